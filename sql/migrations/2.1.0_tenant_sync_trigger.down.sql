@@ -1,0 +1,13 @@
+-- Revert 2.1.0: drop the tenant sync triggers and their function
+
+DROP TRIGGER trg_lightrag_full_relations_sync_tenant ON LIGHTRAG_FULL_RELATIONS;
+DROP TRIGGER trg_lightrag_full_entities_sync_tenant ON LIGHTRAG_FULL_ENTITIES;
+DROP TRIGGER trg_lightrag_doc_status_sync_tenant ON LIGHTRAG_DOC_STATUS;
+DROP TRIGGER trg_lightrag_llm_cache_sync_tenant ON LIGHTRAG_LLM_CACHE;
+DROP TRIGGER trg_lightrag_vdb_relation_sync_tenant ON LIGHTRAG_VDB_RELATION;
+DROP TRIGGER trg_lightrag_vdb_entity_sync_tenant ON LIGHTRAG_VDB_ENTITY;
+DROP TRIGGER trg_lightrag_vdb_chunks_sync_tenant ON LIGHTRAG_VDB_CHUNKS;
+DROP TRIGGER trg_lightrag_doc_chunks_sync_tenant ON LIGHTRAG_DOC_CHUNKS;
+DROP TRIGGER trg_lightrag_doc_full_sync_tenant ON LIGHTRAG_DOC_FULL;
+
+DROP FUNCTION sync_tenant_from_workspace();

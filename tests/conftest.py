@@ -1,0 +1,32 @@
+"""Shared test helpers. Database fixtures come from the schema_kit plugin itself."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+SqlDirFactory = Callable[[dict[str, str]], Path]
+
+
+@pytest.fixture
+def make_sql_dir(tmp_path: Path) -> SqlDirFactory:
+    """Write a migrations dir from ``{file name: text}`` and return the sql dir."""
+
+    def make(files: dict[str, str]) -> Path:
+        root = tmp_path / "sql"
+        (root / "migrations").mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            (root / "migrations" / name).write_text(text, encoding="utf-8")
+        return root
+
+    return make
+
+
+TINY_CHAIN = {
+    "1.0.0_things.up.sql": "-- create things\nCREATE TABLE things (id int PRIMARY KEY);\n",
+    "1.0.0_things.down.sql": "-- drop things\nDROP TABLE things;\n",
+    "1.1.0_label.up.sql": "-- add label\nALTER TABLE things ADD COLUMN label text;\n",
+    "1.1.0_label.down.sql": "-- drop label\nALTER TABLE things DROP COLUMN label;\n",
+}
