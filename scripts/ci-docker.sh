@@ -11,6 +11,9 @@ set -euo pipefail
 PIDFILE=/var/run/schema-kit-dockerd.pid
 LOGFILE=/var/log/schema-kit-dockerd.log
 WAIT_S=30
+# CI shells and `sudo` without -i often lack the sbin dirs, where dockerd lives and where it
+# looks for iptables; without them it dies with "Iptables not found".
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
 # /usr/local/bin/docker on some images is a newer CLI without buildx that shadows Debian's; the
 # Debian CLI matches the daemon we install, so prefer it when it is there.
@@ -49,8 +52,8 @@ install_docker() {
 }
 
 wait_for_exit() {
-  local pid=$1 i
-  for i in $(seq 1 $((WAIT_S * 10))); do
+  local pid=$1
+  for _ in $(seq 1 $((WAIT_S * 10))); do
     kill -0 "$pid" 2>/dev/null || return 0
     sleep 0.1
   done
@@ -79,8 +82,7 @@ start() {
       >>"$LOGFILE" 2>&1 </dev/null &
     pid=$!
   fi
-  local i
-  for i in $(seq 1 $((WAIT_S * 10))); do
+  for _ in $(seq 1 $((WAIT_S * 10))); do
     if daemon_answers; then
       echo "ci-docker.sh: dockerd $pid ready (log: $LOGFILE)" >&2
       return 0
@@ -88,7 +90,7 @@ start() {
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
-  echo "ci-docker.sh: dockerd did not answer within ${WAIT_S}s; last log lines:" >&2
+  echo "ci-docker.sh: dockerd exited or did not answer within ${WAIT_S}s; log tail:" >&2
   tail -n 40 "$LOGFILE" >&2 || true
   # Leave no half-started daemon behind: the next `start` would otherwise wait on it again.
   if kill -0 "$pid" 2>/dev/null; then

@@ -1,4 +1,5 @@
 -- Complete schema at version 3.0.0 in one script (same objects as the migration chain)
+-- version: 3.0.0
 --
 -- Run with: psql -v vector_dim=1024 -f init-postgres.sql
 -- No BEGIN/COMMIT: wrap it in a transaction (psql --single-transaction) if wanted.

@@ -51,7 +51,7 @@ def test_up_without_down_is_refused(make_sql_dir: SqlDirFactory) -> None:
 def test_badly_named_file_is_refused(make_sql_dir: SqlDirFactory) -> None:
     files = dict(TINY_CHAIN)
     files["v2_add_stuff.sql"] = "SELECT 1;"
-    with pytest.raises(MigrationError, match="'v2_add_stuff.sql' is not named"):
+    with pytest.raises(MigrationError, match=r"'v2_add_stuff\.sql' is not named"):
         discover(make_sql_dir(files))
 
 
@@ -66,5 +66,5 @@ def test_render_substitutes_integers_and_leaves_casts_alone() -> None:
 
 def test_versions_order_numerically() -> None:
     assert Version.parse("2.10.0") > Version.parse("2.9.1")
-    with pytest.raises(MigrationError, match="version='v3' must look like MAJOR.MINOR.PATCH"):
+    with pytest.raises(MigrationError, match=r"version='v3' must look like MAJOR\.MINOR\.PATCH"):
         Version.parse("v3")

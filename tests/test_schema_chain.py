@@ -9,7 +9,10 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from schema_kit.config import Settings
+from pathlib import Path
+
+from schema_kit.config import Settings, default_sql_dir
+from schema_kit.errors import MigrationError
 from schema_kit.databases import Database
 from schema_kit.inspect import Snapshot, take_snapshot
 from schema_kit.migrations import Migrator, apply_script, discover
@@ -22,7 +25,17 @@ from schema_kit.schema import (
 )
 
 SEED = ["1.0.0", "2.0.0", "2.1.0", "2.2.0", "3.0.0"]
+CHAIN = [*SEED, "3.1.0"]
 Factory = Callable[..., Database]
+SQL_DIR = default_sql_dir()
+INIT_SCRIPTS = sorted(p.name for p in SQL_DIR.glob("init-postgres*.sql"))
+
+
+def _declared_version(path: Path) -> str:
+    for line in path.read_text("utf-8").splitlines()[:5]:
+        if line.startswith("-- version:"):
+            return line.split(":", 1)[1].strip()
+    raise AssertionError(f"{path.name} declares no '-- version:' in its first lines")
 
 
 def _tables(conn: psycopg.Connection[Any]) -> set[str]:
@@ -66,31 +79,36 @@ def test_3_0_0_has_13_tables_9_triggers_18_tenant_indexes(schema_kit_db_factory:
     assert [v[0] for v in versions] == SEED
 
 
-def test_init_script_equals_the_chain(
-    schema_kit_db_factory: Factory, schema_kit_settings: Settings
+def test_init_scripts_cover_the_seed_and_head() -> None:
+    declared = {_declared_version(SQL_DIR / name) for name in INIT_SCRIPTS}
+    assert declared == {"3.0.0", str(discover(SQL_DIR)[-1].version)}
+
+
+@pytest.mark.parametrize("script", INIT_SCRIPTS)
+def test_init_script_equals_the_chain_at_its_version(
+    script: str, schema_kit_db_factory: Factory, schema_kit_settings: Settings
 ) -> None:
-    chain = _snapshot_at(schema_kit_db_factory, "3.0.0")
+    path = SQL_DIR / script
+    version = _declared_version(path)
+    chain = _snapshot_at(schema_kit_db_factory, version)
     with schema_kit_db_factory(None).connect() as conn:
-        apply_script(
-            conn,
-            schema_kit_settings.sql_dir / "init-postgres.sql",
-            {"vector_dim": schema_kit_settings.vector_dim},
-        )
+        apply_script(conn, path, {"vector_dim": schema_kit_settings.vector_dim})
         init = take_snapshot(conn)
         versions = conn.execute("SELECT version FROM schema_migrations ORDER BY 1").fetchall()
+        assert str(_migrator(conn, schema_kit_settings).current()) == version
     assert init.diff(chain) == []
     assert init == chain
-    assert [v[0] for v in versions] == SEED
+    assert [v[0] for v in versions] == CHAIN[: CHAIN.index(version) + 1]
 
 
-@pytest.mark.parametrize("version", SEED)
+@pytest.mark.parametrize("version", CHAIN)
 def test_round_trip_through_each_version(
     version: str, schema_kit_db_factory: Factory, schema_kit_settings: Settings
 ) -> None:
     """head -> v -> head equals a fresh head, and v's down equals a fresh previous version."""
     head = _snapshot_at(schema_kit_db_factory, "head")
-    index = SEED.index(version)
-    previous = SEED[index - 1] if index else None
+    index = CHAIN.index(version)
+    previous = CHAIN[index - 1] if index else None
     at_previous = _snapshot_at(schema_kit_db_factory, previous)
     with schema_kit_db_factory("head").connect() as conn:
         migrator = _migrator(conn, schema_kit_settings)
@@ -147,5 +165,35 @@ def test_rows_from_1_0_0_survive_to_3_0_0_and_back(
         conn.rollback()
         migrator.migrate("1.0.0")
         assert table_checksums(conn, columns) == before
-        migrator.migrate("head")
+        migrator.migrate("3.0.0")
         assert table_checksums(conn, columns) == before
+
+
+def test_fix_refuses_unparseable_rows_with_a_listing_and_keeps_everything(
+    schema_kit_db_factory: Factory, schema_kit_settings: Settings
+) -> None:
+    """3.1.0 never drops a row the new rule refuses: it stops and lists them."""
+    with schema_kit_db_factory("3.0.0").connect() as conn:
+        _seed_rows(conn, schema_kit_settings.vector_dim)
+        columns = columns_of(conn, DATA_TABLES)
+        before, snap = table_checksums(conn, columns), take_snapshot(conn)
+        migrator = _migrator(conn, schema_kit_settings)
+        with pytest.raises(MigrationError) as info:
+            migrator.migrate("3.1.0")
+        assert "[23514]" in str(info.value) and "'legacy'" in str(info.value)
+        assert isinstance(info.value.__cause__, psycopg.errors.CheckViolation)
+        assert table_checksums(conn, columns) == before
+        assert take_snapshot(conn) == snap
+        assert str(migrator.current()) == "3.0.0"
+        # The remedy the message gives works, and 3.1.0 then re-files 'a:b:c' as ('a', 'b:c').
+        for table in DATA_TABLES:
+            conn.execute(
+                sql.SQL("UPDATE {} SET workspace = 'legacy:default' WHERE workspace = 'legacy'")
+                .format(sql.Identifier(table))
+            )
+        conn.commit()
+        migrator.migrate("3.1.0")
+        row = conn.execute(
+            "SELECT tenant_id, kb_id FROM lightrag_doc_full WHERE workspace = 'a:b:c'"
+        ).fetchone()
+        assert row == ("a", "b:c")

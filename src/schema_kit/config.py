@@ -62,6 +62,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("sql_dir", "directory holding migrations/ and init-postgres.sql", ""),
     Option("vector_dim", "dimension of the VECTOR columns", "1024"),
     Option("db_prefix", "name prefix of the scratch databases the harness creates", "schema_kit_"),
+    Option("bench_rows", "rows loaded for the benchmarks (10000, 100000, 1000000, ...)", "10000"),
 )
 
 
@@ -83,6 +84,7 @@ class Settings:
     sql_dir: Path = dataclasses.field(default_factory=default_sql_dir)
     vector_dim: int = 1024
     db_prefix: str = "schema_kit_"
+    bench_rows: int = 10_000
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -96,6 +98,8 @@ class Settings:
             )
         if not 1 <= self.vector_dim <= 16000:
             raise ConfigError(f"vector_dim={self.vector_dim} must be between 1 and 16000")
+        if not 100 <= self.bench_rows <= 100_000_000:
+            raise ConfigError(f"bench_rows={self.bench_rows} must be between 100 and 100000000")
         prefix_ok = self.db_prefix and self.db_prefix.replace("_", "a").isalnum()
         if not prefix_ok or not self.db_prefix.islower() or len(self.db_prefix) > 30:
             raise ConfigError(
@@ -110,6 +114,7 @@ class Settings:
 _CONVERT: dict[str, Callable[[str], Any]] = {
     "sql_dir": lambda raw: Path(raw).expanduser().resolve(),
     "vector_dim": lambda raw: _positive_int("vector_dim", raw, 1, 16000),
+    "bench_rows": lambda raw: _positive_int("bench_rows", raw, 100, 100_000_000),
 }
 
 

@@ -20,7 +20,7 @@ def redact(dsn: str) -> str:
         return "<unparseable DSN>"
     if "password" in params:
         params["password"] = "***"
-    return conninfo.make_conninfo(**{k: v for k, v in params.items() if v is not None})
+    return conninfo.make_conninfo("", **{k: v for k, v in params.items() if v is not None})
 
 
 def dsn_for(dsn: str, dbname: str) -> str:
@@ -38,9 +38,10 @@ def connect(dsn: str, *, autocommit: bool = False, **kwargs: Any) -> psycopg.Con
         ) from None
     params.setdefault("connect_timeout", 10)
     try:
-        return psycopg.connect(conninfo.make_conninfo(**params), autocommit=autocommit, **kwargs)
+        target = conninfo.make_conninfo("", **params)
+        return psycopg.connect(target, autocommit=autocommit, **kwargs)
     except psycopg.OperationalError as exc:
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        reason = " ".join(line.strip() for line in str(exc).splitlines()) or type(exc).__name__
         raise ProvisionError(
             f"cannot connect to {redact(dsn)}: {reason}. Check that the server runs and the "
             "host, port, user and password are right, or let the harness start one "

@@ -13,6 +13,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -23,6 +24,7 @@ from schema_kit.config import OPTIONS, Settings, settings_from
 from schema_kit.databases import Database
 from schema_kit.errors import SchemaKitError
 from schema_kit.harness import Harness
+from schema_kit.profiles import load_profile, register_profiles
 from schema_kit.provision import Server
 
 __all__ = [
@@ -37,6 +39,10 @@ __all__ = [
 _HARNESS = pytest.StashKey[Harness]()
 _SETTINGS = pytest.StashKey[Settings]()
 _OLD_SIGTERM = pytest.StashKey[Any]()
+_PROFILE = pytest.StashKey[str]()
+
+# Registered at import so Hypothesis' own --hypothesis-profile flag can name them.
+register_profiles()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -66,6 +72,14 @@ def pytest_configure(config: pytest.Config) -> None:
     except SchemaKitError as exc:
         raise pytest.UsageError(f"schema_kit: {exc}") from None
     config.stash[_SETTINGS] = settings
+    cache = getattr(config, "cache", None)
+    examples = (
+        cache.mkdir("schema_kit_hypothesis")
+        if cache is not None
+        else config.rootpath / ".pytest_cache" / "schema_kit_hypothesis"
+    )
+    register_profiles(Path(examples))
+    config.stash[_PROFILE] = load_profile(config.getoption("hypothesis_profile", None))
     worker = getattr(config, "workerinput", {}).get("workerid", "m")
     progress = None if config.option.verbose < 1 else _progress
     config.stash[_HARNESS] = Harness(settings, tag=f"{worker}{os.getpid()}", progress=progress)
@@ -89,7 +103,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_report_header(config: pytest.Config) -> list[str]:
     settings = config.stash[_SETTINGS]
     harness = config.stash[_HARNESS]
-    where = f"sql_dir={settings.sql_dir}, vector_dim={settings.vector_dim}"
+    where = (
+        f"sql_dir={settings.sql_dir}, vector_dim={settings.vector_dim}, "
+        f"hypothesis profile={config.stash[_PROFILE]}"
+    )
     if _is_xdist_controller(config):
         return [f"schema_kit: backend={settings.backend} (a server per worker), {where}"]
     try:

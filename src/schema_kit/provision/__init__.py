@@ -1,4 +1,4 @@
-"""Backends behind one interface: ``provision(settings)`` yields a running Server, then cleans up."""
+"""Backends behind one interface: ``provision(settings)`` yields a Server, then cleans up."""
 
 from __future__ import annotations
 

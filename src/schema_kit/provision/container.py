@@ -8,53 +8,102 @@ its container on every way out of ``start_container``, KeyboardInterrupt include
 from __future__ import annotations
 
 import os
+import secrets
+import socket
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from typing import Any
 
-# testcontainers reads this on first use; set before anything can import it. setdefault, so a
-# user with a reachable Ryuk can still opt back in to its crash-proof cleanup.
+# Before testcontainers is imported, as it reads its settings from the environment. setdefault,
+# so TESTCONTAINERS_RYUK_DISABLED=false opts back in to Ryuk where its image can be pulled.
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 
-import secrets  # noqa: E402
-import sys  # noqa: E402
-import uuid  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
-from typing import Any  # noqa: E402
+import docker
+import docker.errors
+from psycopg.conninfo import make_conninfo
+from testcontainers.community.postgres import PostgresContainer
+from testcontainers.core.waiting_utils import WaitStrategy, WaitStrategyTarget
 
-import docker  # noqa: E402
-import docker.errors  # noqa: E402
-from psycopg.conninfo import make_conninfo  # noqa: E402
+from schema_kit.config import DEFAULT_IMAGE, LOCAL_IMAGE, Settings
+from schema_kit.errors import ProvisionError
+from schema_kit.provision.base import Server
 
-from schema_kit.config import DEFAULT_IMAGE, LOCAL_IMAGE, Settings  # noqa: E402
-from schema_kit.errors import ProvisionError  # noqa: E402
-from schema_kit.provision.base import Server  # noqa: E402
-from schema_kit.provision.image import (  # noqa: E402
-    NO_DOCKER_REMEDY,
-    build_local_image,
-    connect_docker,
-)
+__all__ = [
+    "NO_DOCKER_REMEDY",
+    "connect_docker",
+    "docker_available",
+    "docker_socket_problem",
+    "image_present",
+    "resolve_image",
+    "start_container",
+]
 
-__all__ = ["docker_available", "resolve_image", "start_container"]
+NO_DOCKER_REMEDY = "start dockerd (scripts/ci-docker.sh start) or use --backend embedded"
 
 _PG_PORT = 5432
-_READY_TIMEOUT_S = 60.0
+_READY_TIMEOUT_S = 60
 # testcontainers polls readiness once a second by default; our image is ready in about a
 # second, so a finer poll through its public wait-strategy API saves most of a second a start.
 _READY_POLL_S = 0.2
+# Over TCP on purpose: an entrypoint's init-time server listens on the unix socket only, so
+# this passes once the real server is up, for our image and for the official one alike.
+_PG_ISREADY = ["pg_isready", "--quiet", "--host", "127.0.0.1"]
 _LABEL = "dev.schema-kit.backend"
+
+
+def docker_socket_problem() -> str | None:
+    """Why the daemon's unix socket refuses connections, or None (also for tcp/ssh hosts).
+
+    The docker SDK leaks its socket when the connect fails, which ``-W error`` turns into a
+    ResourceWarning failure; probing with a socket we close ourselves keeps that path clean.
+    """
+    host = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    if not host.startswith("unix://"):
+        return None
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(2.0)
+        try:
+            probe.connect(host.removeprefix("unix://"))
+        except OSError as exc:
+            return f"cannot connect to {host}: {exc.strerror or exc}"
+    return None
+
+
+def connect_docker(timeout: float = 10.0) -> Any:
+    """A docker SDK client that has answered a ping, or ProvisionError naming the remedy."""
+    problem = docker_socket_problem()
+    if problem:
+        raise ProvisionError(f"no Docker daemon answers ({problem}); {NO_DOCKER_REMEDY}")
+    try:
+        client = docker.from_env(timeout=timeout)
+    except docker.errors.DockerException as exc:
+        raise ProvisionError(f"no Docker daemon answers ({exc}); {NO_DOCKER_REMEDY}") from None
+    try:
+        client.ping()
+    except (docker.errors.DockerException, OSError) as exc:
+        client.close()
+        raise ProvisionError(f"no Docker daemon answers ({exc}); {NO_DOCKER_REMEDY}") from None
+    return client
+
+
+def image_present(client: Any, tag: str) -> bool:
+    try:
+        client.images.get(tag)
+    except docker.errors.ImageNotFound:
+        return False
+    return True
 
 
 def docker_available(timeout: float = 2.0) -> bool:
     """Whether a Docker daemon answers a ping within ``timeout`` seconds; never raises."""
     try:
-        client = docker.from_env(timeout=timeout)
+        connect_docker(timeout).close()
     except Exception:
         return False
-    try:
-        return bool(client.ping())
-    except Exception:
-        return False
-    finally:
-        client.close()
+    return True
 
 
 def resolve_image(settings: Settings) -> str:
@@ -67,7 +116,7 @@ def resolve_image(settings: Settings) -> str:
     client = connect_docker(timeout=600.0)
     try:
         if settings.image:
-            if _present(client, settings.image):
+            if image_present(client, settings.image):
                 return settings.image
             failure = _try_pull(client, settings.image)
             if failure is None:
@@ -78,7 +127,7 @@ def resolve_image(settings: Settings) -> str:
                 f"{DEFAULT_IMAGE} or the locally built {LOCAL_IMAGE}"
             )
         for tag in (DEFAULT_IMAGE, LOCAL_IMAGE):
-            if _present(client, tag):
+            if image_present(client, tag):
                 return tag
         failure = _try_pull(client, DEFAULT_IMAGE)
         if failure is None:
@@ -86,15 +135,10 @@ def resolve_image(settings: Settings) -> str:
     finally:
         client.close()
     _to_stderr(f"cannot pull {DEFAULT_IMAGE} ({failure}); building {LOCAL_IMAGE} instead")
+    # Imported here: image.py imports this module for its Docker helpers.
+    from schema_kit.provision.image import build_local_image
+
     return build_local_image(LOCAL_IMAGE, progress=_to_stderr)
-
-
-def _present(client: Any, tag: str) -> bool:
-    try:
-        client.images.get(tag)
-    except docker.errors.ImageNotFound:
-        return False
-    return True
 
 
 def _try_pull(client: Any, tag: str) -> str | None:
@@ -110,6 +154,29 @@ def _to_stderr(message: str) -> None:
     print(f"schema-kit: {message}", file=sys.stderr, flush=True)
 
 
+class _PgReady(WaitStrategy):
+    """pg_isready inside the container; fails at once when the container exits.
+
+    testcontainers' exec strategy would keep polling an exited container until its timeout,
+    turning a broken image into a minute of silence before the error.
+    """
+
+    def wait_until_ready(self, container: WaitStrategyTarget) -> None:
+        wrapped = container.get_wrapped_container()
+        deadline = time.monotonic() + self._startup_timeout
+        while True:
+            with suppress(docker.errors.APIError):  # exec fails on a container not running
+                if wrapped.exec_run(_PG_ISREADY).exit_code == 0:
+                    return
+            wrapped.reload()
+            if wrapped.status in ("exited", "dead"):
+                code = wrapped.attrs.get("State", {}).get("ExitCode")
+                raise RuntimeError(f"the container exited with code {code}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"pg_isready failed for {self._startup_timeout:.0f} s")
+            time.sleep(self._poll_interval)
+
+
 @contextmanager
 def start_container(settings: Settings) -> Iterator[Server]:
     """Run PostgreSQL in a fresh container; yield it as a Server; always remove it afterwards.
@@ -117,15 +184,12 @@ def start_container(settings: Settings) -> Iterator[Server]:
     The DSN reaches the ``postgres`` maintenance database as the superuser ``postgres``.
     """
     if not docker_available():
+        host = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+        why = docker_socket_problem() or f"the one at {host} does not answer a ping"
         raise ProvisionError(
-            f"backend 'container' needs a Docker daemon and none answers at "
-            f"{os.environ.get('DOCKER_HOST') or 'unix:///var/run/docker.sock'}; {NO_DOCKER_REMEDY}"
+            f"backend 'container' needs a Docker daemon, but {why}; {NO_DOCKER_REMEDY}"
         )
     image = resolve_image(settings)
-    # Imported late: testcontainers is slow to import and only this backend needs it.
-    from testcontainers.community.postgres import PostgresContainer
-    from testcontainers.core.wait_strategies import ExecWaitStrategy
-
     # A unique name lets cleanup find the container even when an interrupt lands after the
     # daemon created it but before testcontainers recorded it.
     name = f"schema-kit-pg-{uuid.uuid4().hex[:12]}"
@@ -141,12 +205,8 @@ def start_container(settings: Settings) -> Iterator[Server]:
         shm_size="256m",
         labels={_LABEL: "container"},
     )
-    # pg_isready against TCP is false while an entrypoint's socket-only init server runs, so
-    # this only passes once the real server listens; the built-in psql check then passes at once.
     container.waiting_for(
-        ExecWaitStrategy(["pg_isready", "--quiet", "--host", "127.0.0.1"])
-        .with_poll_interval(_READY_POLL_S)
-        .with_startup_timeout(_READY_TIMEOUT_S)
+        _PgReady().with_poll_interval(_READY_POLL_S).with_startup_timeout(_READY_TIMEOUT_S)
     )
     try:
         try:
@@ -185,25 +245,25 @@ def _log_tail(container: Any, lines: int = 5) -> str:
 
 def _remove(container: Any, name: str) -> None:
     try:
-        container.stop()  # force-removes the container and its volumes, closes the client
-    except docker.errors.NotFound:
-        pass  # someone removed it already: the goal is met
-    except docker.errors.APIError:
-        pass  # e.g. removal already in progress; the lookup by name below settles it
+        # Whatever goes wrong here (already gone, daemon hiccup), the lookup by name settles it.
+        with suppress(Exception):
+            container.stop()  # force-removes the container and its volumes
+    finally:
+        container.get_docker_client().client.close()  # stop() skips this when removal fails
+        _remove_by_name(name)
+
+
+def _remove_by_name(name: str) -> None:
+    remedy = f"remove it with: docker rm -f {name}"
     try:
-        client = docker.from_env()
-    except docker.errors.DockerException as exc:
-        raise ProvisionError(
-            f"cannot reach Docker to remove container {name} ({exc}); "
-            f"remove it with: docker rm -f {name}"
-        ) from None
+        client = connect_docker()
+    except ProvisionError as exc:
+        raise ProvisionError(f"cannot remove container {name}: {exc}; {remedy}") from None
     try:
         client.containers.get(name).remove(force=True, v=True)
     except docker.errors.NotFound:
         pass
     except docker.errors.APIError as exc:
-        raise ProvisionError(
-            f"container {name} could not be removed ({exc}); remove it with: docker rm -f {name}"
-        ) from None
+        raise ProvisionError(f"container {name} could not be removed ({exc}); {remedy}") from None
     finally:
         client.close()

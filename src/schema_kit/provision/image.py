@@ -16,7 +16,7 @@ import sys
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -25,21 +25,23 @@ import docker.errors
 
 from schema_kit.config import LOCAL_IMAGE
 from schema_kit.errors import ProvisionError
+from schema_kit.provision.container import connect_docker, image_present
 
-__all__ = ["NO_DOCKER_REMEDY", "PGSERVER_REQUIREMENT", "build_local_image", "connect_docker",
-           "image_exists"]
+__all__ = ["PGSERVER_REQUIREMENT", "build_local_image", "image_exists"]
 
-NO_DOCKER_REMEDY = "start dockerd (scripts/ci-docker.sh start) or use --backend embedded"
 PGSERVER_REQUIREMENT = "pgserver==0.1.4"
 
 _PIP_PLATFORM = ("--python-version", "3.11", "--platform", "manylinux2014_x86_64")
 # Only these wheel members are needed at run time; include/, *.a and pkgconfig are build-only.
-_WHEEL_KEEP = ("pgserver/pginstall/bin/", "pgserver/pginstall/lib/", "pgserver/pginstall/share/",
-               "pgserver.libs/")
+_WHEEL_KEEP = (
+    "pgserver/pginstall/bin/",
+    "pgserver/pginstall/lib/",
+    "pgserver/pginstall/share/",
+    "pgserver.libs/",
+)
 _WHEEL_SKIP_SUFFIXES = (".a", ".pc")
 # Everything the wheel's binaries and vector.so list as NEEDED that the wheel does not bundle.
-_HOST_LIBS = ("libc.so.6", "libm.so.6", "libpthread.so.0", "librt.so.1", "libdl.so.2",
-              "libz.so.1")
+_HOST_LIBS = ("libc.so.6", "libm.so.6", "libpthread.so.0", "librt.so.1", "libdl.so.2", "libz.so.1")
 # Each library keeps its host directory, so the copied ld.so finds it on its built-in path
 # whatever the distribution's layout (Debian multiarch or Fedora lib64).
 _HOST_LIB_DIRS = ("/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64")
@@ -94,35 +96,13 @@ def _quiet(_message: str) -> None:
     pass
 
 
-def connect_docker(timeout: float = 10.0) -> Any:
-    """A docker SDK client that has answered a ping, or ProvisionError naming the remedy."""
-    try:
-        client = docker.from_env(timeout=timeout)
-    except docker.errors.DockerException as exc:
-        raise ProvisionError(f"no Docker daemon answers ({exc}); {NO_DOCKER_REMEDY}") from None
-    try:
-        client.ping()
-    except (docker.errors.DockerException, OSError) as exc:
-        client.close()
-        raise ProvisionError(f"no Docker daemon answers ({exc}); {NO_DOCKER_REMEDY}") from None
-    return client
-
-
 def image_exists(tag: str) -> bool:
     """Whether the daemon holds ``tag`` locally (ProvisionError when there is no daemon)."""
     client = connect_docker()
     try:
-        return _has_image(client, tag)
+        return image_present(client, tag)
     finally:
         client.close()
-
-
-def _has_image(client: Any, tag: str) -> bool:
-    try:
-        client.images.get(tag)
-    except docker.errors.ImageNotFound:
-        return False
-    return True
 
 
 def build_local_image(
@@ -142,12 +122,12 @@ def build_local_image(
                 f"the Docker daemon runs on {arch}, but the pgserver wheel image is x86_64 only; "
                 "pull pgvector/pgvector:pg16 there or use --backend embedded"
             )
-        if not force and _has_image(client, tag):
+        if not force and image_present(client, tag):
             progress(f"image {tag} already present")
             return tag
         # Parallel test workers may all find the image missing; one builds, the rest reuse it.
         with _build_lock():
-            if not force and _has_image(client, tag):
+            if not force and image_present(client, tag):
                 progress(f"image {tag} was built by another process")
                 return tag
             _build(client, tag, progress)
@@ -188,10 +168,14 @@ def _build(client: Any, tag: str, progress: Callable[[str], None]) -> None:
         context = work / "context"
         _assemble_context(wheel, context)
         progress(f"building {tag} with the Docker daemon")
-        previous = client.images.get(tag).id if _has_image(client, tag) else None
+        previous = client.images.get(tag).id if image_present(client, tag) else None
         try:
             image, _logs = client.images.build(
-                path=str(context), tag=tag, rm=True, forcerm=True, pull=False,
+                path=str(context),
+                tag=tag,
+                rm=True,
+                forcerm=True,
+                pull=False,
                 labels={"dev.schema-kit.source": PGSERVER_REQUIREMENT},
             )
         except (docker.errors.BuildError, docker.errors.APIError) as exc:
@@ -201,17 +185,26 @@ def _build(client: Any, tag: str, progress: Callable[[str], None]) -> None:
             ) from None
         if previous and previous != image.id:
             # A forced rebuild leaves the old image dangling; drop it unless a container uses it.
-            try:
+            with suppress(docker.errors.APIError):
                 client.images.remove(previous)
-            except docker.errors.APIError:
-                pass
         progress(f"built {tag} ({image.short_id})")
 
 
 def _download_wheel(dest: Path) -> Path:
-    command = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
-               "--no-deps", "--only-binary=:all:", *_PIP_PLATFORM, "--dest", str(dest),
-               PGSERVER_REQUIREMENT]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-deps",
+        "--only-binary=:all:",
+        *_PIP_PLATFORM,
+        "--dest",
+        str(dest),
+        PGSERVER_REQUIREMENT,
+    ]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     except subprocess.TimeoutExpired:

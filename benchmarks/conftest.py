@@ -1,0 +1,65 @@
+"""Benchmark fixtures: one loaded database per data size, shared by every benchmark.
+
+The data is built once per run and size (``--schema-kit-bench-rows``, default 10000): a clone
+of the head template, registered tenants and kbs, COPY of the 9 tables, VACUUM (ANALYZE).
+Read benchmarks query it directly; writes run in savepoints that are rolled back, and a
+VACUUM afterwards clears their dead tuples so the next benchmark sees the same data.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from schema_kit.bench.datagen import Dataset, Loaded, load
+from schema_kit.bench.queries import tenant_indexes
+from schema_kit.config import Settings
+from schema_kit.connect import connect
+from schema_kit.harness import Harness
+
+SEED = 20250106
+
+
+@pytest.fixture(scope="session")
+def bench_data(schema_kit_harness: Harness, schema_kit_settings: Settings) -> Iterator[Loaded]:
+    """The loaded database of this run's size."""
+    rows = schema_kit_settings.bench_rows
+    templates = schema_kit_harness.templates
+    name = templates.scratch.create(f"bench{rows}", template=templates.template("head"))
+    dsn = templates.scratch.dsn(name)
+    start = time.perf_counter()
+    dataset = Dataset(rows, seed=SEED, vector_dim=schema_kit_settings.vector_dim)
+    with connect(dsn) as conn:
+        timings = load(conn, dataset)
+        if not tenant_indexes(conn):
+            pytest.fail("the head schema has no tenant indexes: nothing to benchmark")
+    timings["total"] = time.perf_counter() - start
+    print(f"\nschema_kit: loaded {rows} rows ({len(dataset.tenants)} tenants, "
+          f"{len(dataset.workspaces)} kbs) in {timings['total']:.1f} s")
+    try:
+        yield Loaded(dsn, dataset, timings)
+    finally:
+        templates.scratch.drop(name)
+
+
+@pytest.fixture(scope="session")
+def bench_conn(bench_data: Loaded) -> Iterator[psycopg.Connection[Any]]:
+    """A connection to the loaded database, shared by the benchmarks."""
+    # No automatic prepared statements: every execution is planned for its own parameters,
+    # so the plan that EXPLAIN records is the plan that was timed.
+    with connect(bench_data.dsn, prepare_threshold=None) as conn:
+        yield conn
+
+
+@pytest.fixture
+def vacuum_after(bench_data: Loaded, bench_conn: psycopg.Connection[Any]) -> Iterator[None]:
+    """Clear the dead tuples a rolled-back write left, so later benchmarks see clean tables."""
+    yield
+    if bench_conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        bench_conn.rollback()
+    with connect(bench_data.dsn, autocommit=True) as admin:
+        admin.execute("VACUUM")
