@@ -16,12 +16,20 @@ import psycopg
 import pytest
 
 from schema_kit.bench.datagen import Dataset, Loaded, load
-from schema_kit.bench.queries import tenant_indexes
+from schema_kit.bench.queries import prefix_indexes, tenant_indexes
 from schema_kit.config import Settings
 from schema_kit.connect import connect
 from schema_kit.harness import Harness
 
 SEED = 20250106
+
+
+def _bytes(conn: psycopg.Connection[Any], relations: list[str]) -> int:
+    row = conn.execute(
+        "SELECT coalesce(sum(pg_relation_size(c.oid)), 0)::bigint FROM pg_class c "
+        "WHERE c.relname = ANY(%s) AND c.relnamespace = current_schema()::regnamespace",
+        (relations,)).fetchone()
+    return int(row[0]) if row else 0
 
 
 @pytest.fixture(scope="session")
@@ -35,13 +43,20 @@ def bench_data(schema_kit_harness: Harness, schema_kit_settings: Settings) -> It
     dataset = Dataset(rows, seed=SEED, vector_dim=schema_kit_settings.vector_dim)
     with connect(dsn) as conn:
         timings = load(conn, dataset)
-        if not tenant_indexes(conn):
+        timings["total"] = time.perf_counter() - start
+        defs = tenant_indexes(conn)
+        if not defs:
             pytest.fail("the head schema has no tenant indexes: nothing to benchmark")
-    timings["total"] = time.perf_counter() - start
+        # Measured now, before any benchmark's rolled-back writes leave free pages behind.
+        sizes = {"index_count": len(defs),
+                 "index_bytes": _bytes(conn, [d.name for d in defs]),
+                 "prefix_index_bytes": _bytes(conn, [d.name for d in prefix_indexes(defs)]),
+                 "table_bytes": _bytes(conn, sorted({d.table for d in defs}))}
+        conn.rollback()
     print(f"\nschema_kit: loaded {rows} rows ({len(dataset.tenants)} tenants, "
           f"{len(dataset.workspaces)} kbs) in {timings['total']:.1f} s")
     try:
-        yield Loaded(dsn, dataset, timings)
+        yield Loaded(dsn, dataset, timings, sizes)
     finally:
         templates.scratch.drop(name)
 

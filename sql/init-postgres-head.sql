@@ -40,7 +40,8 @@ CREATE TABLE knowledge_bases (
 
 -- LIGHTRAG_* data tables; tenant_id and kb_id are generated from workspace (2.0.0, 3.1.0),
 -- which must be 'tenant:kb' with both parts non-empty; every row's (tenant_id, kb_id) is
--- a registered knowledge base (3.1.0).
+-- a registered knowledge base (3.1.0; the key is checked at commit, after the statement-level
+-- registration triggers have run).
 
 CREATE TABLE LIGHTRAG_DOC_FULL (
     id VARCHAR(255) NOT NULL,
@@ -57,6 +58,7 @@ CREATE TABLE LIGHTRAG_DOC_FULL (
         CHECK (strpos(workspace, ':') > 1 AND strpos(workspace, ':') < length(workspace)),
     CONSTRAINT lightrag_doc_full_kb_fk FOREIGN KEY (tenant_id, kb_id)
         REFERENCES knowledge_bases (tenant_id, kb_id) ON DELETE CASCADE
+        DEFERRABLE INITIALLY DEFERRED
 );
 
 CREATE TABLE LIGHTRAG_DOC_CHUNKS (
@@ -77,6 +79,7 @@ CREATE TABLE LIGHTRAG_DOC_CHUNKS (
         CHECK (strpos(workspace, ':') > 1 AND strpos(workspace, ':') < length(workspace)),
     CONSTRAINT lightrag_doc_chunks_kb_fk FOREIGN KEY (tenant_id, kb_id)
         REFERENCES knowledge_bases (tenant_id, kb_id) ON DELETE CASCADE
+        DEFERRABLE INITIALLY DEFERRED
 );
 
 CREATE TABLE LIGHTRAG_VDB_CHUNKS (
@@ -98,6 +101,7 @@ CREATE TABLE LIGHTRAG_VDB_CHUNKS (
         CHECK (strpos(workspace, ':') > 1 AND strpos(workspace, ':') < length(workspace)),
     CONSTRAINT lightrag_vdb_chunks_kb_fk FOREIGN KEY (tenant_id, kb_id)
         REFERENCES knowledge_bases (tenant_id, kb_id) ON DELETE CASCADE
+        DEFERRABLE INITIALLY DEFERRED
 );
 
 CREATE TABLE LIGHTRAG_VDB_ENTITY (
@@ -117,6 +121,7 @@ CREATE TABLE LIGHTRAG_VDB_ENTITY (
         CHECK (strpos(workspace, ':') > 1 AND strpos(workspace, ':') < length(workspace)),
     CONSTRAINT lightrag_vdb_entity_kb_fk FOREIGN KEY (tenant_id, kb_id)
         REFERENCES knowledge_bases (tenant_id, kb_id) ON DELETE CASCADE
+        DEFERRABLE INITIALLY DEFERRED
 );
 
 CREATE TABLE LIGHTRAG_VDB_RELATION (
@@ -137,6 +142,7 @@ CREATE TABLE LIGHTRAG_VDB_RELATION (
         CHECK (strpos(workspace, ':') > 1 AND strpos(workspace, ':') < length(workspace)),
     CONSTRAINT lightrag_vdb_relation_kb_fk FOREIGN KEY (tenant_id, kb_id)
         REFERENCES knowledge_bases (tenant_id, kb_id) ON DELETE CASCADE
+        DEFERRABLE INITIALLY DEFERRED
 );
 
 CREATE TABLE LIGHTRAG_LLM_CACHE (
@@ -156,6 +162,7 @@ CREATE TABLE LIGHTRAG_LLM_CACHE (
         CHECK (strpos(workspace, ':') > 1 AND strpos(workspace, ':') < length(workspace)),
     CONSTRAINT lightrag_llm_cache_kb_fk FOREIGN KEY (tenant_id, kb_id)
         REFERENCES knowledge_bases (tenant_id, kb_id) ON DELETE CASCADE
+        DEFERRABLE INITIALLY DEFERRED
 );
 
 CREATE TABLE LIGHTRAG_DOC_STATUS (
@@ -179,6 +186,7 @@ CREATE TABLE LIGHTRAG_DOC_STATUS (
         CHECK (strpos(workspace, ':') > 1 AND strpos(workspace, ':') < length(workspace)),
     CONSTRAINT lightrag_doc_status_kb_fk FOREIGN KEY (tenant_id, kb_id)
         REFERENCES knowledge_bases (tenant_id, kb_id) ON DELETE CASCADE
+        DEFERRABLE INITIALLY DEFERRED
 );
 
 CREATE TABLE LIGHTRAG_FULL_ENTITIES (
@@ -195,6 +203,7 @@ CREATE TABLE LIGHTRAG_FULL_ENTITIES (
         CHECK (strpos(workspace, ':') > 1 AND strpos(workspace, ':') < length(workspace)),
     CONSTRAINT lightrag_full_entities_kb_fk FOREIGN KEY (tenant_id, kb_id)
         REFERENCES knowledge_bases (tenant_id, kb_id) ON DELETE CASCADE
+        DEFERRABLE INITIALLY DEFERRED
 );
 
 CREATE TABLE LIGHTRAG_FULL_RELATIONS (
@@ -211,6 +220,7 @@ CREATE TABLE LIGHTRAG_FULL_RELATIONS (
         CHECK (strpos(workspace, ':') > 1 AND strpos(workspace, ':') < length(workspace)),
     CONSTRAINT lightrag_full_relations_kb_fk FOREIGN KEY (tenant_id, kb_id)
         REFERENCES knowledge_bases (tenant_id, kb_id) ON DELETE CASCADE
+        DEFERRABLE INITIALLY DEFERRED
 );
 
 -- Tenant indexes (2.0.0, re-created by 3.1.0).
@@ -233,85 +243,132 @@ CREATE INDEX idx_lightrag_full_entities_tenant_kb ON LIGHTRAG_FULL_ENTITIES (ten
 CREATE INDEX idx_lightrag_full_relations_tenant ON LIGHTRAG_FULL_RELATIONS (tenant_id);
 CREATE INDEX idx_lightrag_full_relations_tenant_kb ON LIGHTRAG_FULL_RELATIONS (tenant_id, kb_id);
 
--- Tenant / knowledge base auto-registration (2.1.0, 3.1.0).
+-- Tenant / knowledge base auto-registration (2.1.0, 3.1.0): set-based, per statement, in
+-- sorted key order (see 3.1.0), by two statement-level AFTER triggers per data table.
 CREATE FUNCTION sync_tenant_from_workspace()
 RETURNS trigger
 LANGUAGE plpgsql
 AS $$
-DECLARE
-    v_sep INTEGER;
-    v_tenant_id VARCHAR(255);
-    v_kb_id VARCHAR(255);
 BEGIN
-    -- Registration is needed when a row gets a workspace: on INSERT, and on an UPDATE that
-    -- changes it (the triggers fire on UPDATE OF workspace only).
-    IF TG_OP = 'UPDATE' AND NEW.workspace IS NOT DISTINCT FROM OLD.workspace THEN
-        RETURN NEW;
-    END IF;
-
-    -- In a BEFORE trigger the STORED generated columns (NEW.tenant_id, NEW.kb_id) are not
-    -- computed yet, so both parts are taken from the workspace with the same rule as the
-    -- generated columns: tenant = the text before the first ':', kb = everything after it.
-    v_sep := strpos(NEW.workspace, ':');
-
-    -- A workspace the <table>_workspace_format CHECK refuses (no ':', empty tenant, empty
-    -- kb) registers nothing: the CHECK, which runs after this trigger, rejects the row.
-    IF v_sep IS NULL OR v_sep <= 1 OR v_sep >= length(NEW.workspace) THEN
-        RETURN NEW;
-    END IF;
-
-    v_tenant_id := substr(NEW.workspace, 1, v_sep - 1);
-    v_kb_id := substr(NEW.workspace, v_sep + 1);
-
-    -- ON CONFLICT DO NOTHING: concurrent writers of a new tenant wait on the primary key
-    -- instead of failing, and exactly one of them registers it.
+    -- Statement-level AFTER trigger, AFTER INSERT or AFTER UPDATE, with the rows the
+    -- statement inserted or updated in the transition table new_rows. In an AFTER trigger
+    -- the STORED generated columns are computed, so tenant_id / kb_id are read as stored
+    -- (tenant = the text before the first ':', kb = everything after it).
+    --
+    -- Each tenant and knowledge base is registered once per statement, in sorted order:
+    -- every writer then takes the registry's keys in the same order, so concurrent
+    -- writers of the same new tenants wait for one another instead of deadlocking, and
+    -- ON CONFLICT DO NOTHING makes exactly one of them register each key.
+    --
+    -- A row without a non-empty tenant and kb registers nothing (the
+    -- <table>_workspace_format CHECK has refused such a row before this trigger runs).
     INSERT INTO tenants (tenant_id, name)
-    VALUES (v_tenant_id, v_tenant_id)
+    SELECT DISTINCT r.tenant_id, r.tenant_id
+    FROM new_rows AS r
+    WHERE r.tenant_id <> '' AND r.kb_id <> ''
+    ORDER BY 1
     ON CONFLICT DO NOTHING;
 
     INSERT INTO knowledge_bases (tenant_id, kb_id, name)
-    VALUES (v_tenant_id, v_kb_id, v_kb_id)
+    SELECT DISTINCT r.tenant_id, r.kb_id, r.kb_id
+    FROM new_rows AS r
+    WHERE r.tenant_id <> '' AND r.kb_id <> ''
+    ORDER BY 1, 2
     ON CONFLICT DO NOTHING;
 
-    RETURN NEW;
+    RETURN NULL;
 END;
 $$;
 
-CREATE TRIGGER trg_lightrag_doc_full_sync_tenant
-    BEFORE INSERT OR UPDATE OF workspace ON LIGHTRAG_DOC_FULL
-    FOR EACH ROW EXECUTE FUNCTION sync_tenant_from_workspace();
+CREATE TRIGGER trg_lightrag_doc_full_register_insert
+    AFTER INSERT ON LIGHTRAG_DOC_FULL
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_tenant_from_workspace();
 
-CREATE TRIGGER trg_lightrag_doc_chunks_sync_tenant
-    BEFORE INSERT OR UPDATE OF workspace ON LIGHTRAG_DOC_CHUNKS
-    FOR EACH ROW EXECUTE FUNCTION sync_tenant_from_workspace();
+CREATE TRIGGER trg_lightrag_doc_full_register_update
+    AFTER UPDATE ON LIGHTRAG_DOC_FULL
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_tenant_from_workspace();
 
-CREATE TRIGGER trg_lightrag_vdb_chunks_sync_tenant
-    BEFORE INSERT OR UPDATE OF workspace ON LIGHTRAG_VDB_CHUNKS
-    FOR EACH ROW EXECUTE FUNCTION sync_tenant_from_workspace();
+CREATE TRIGGER trg_lightrag_doc_chunks_register_insert
+    AFTER INSERT ON LIGHTRAG_DOC_CHUNKS
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_tenant_from_workspace();
 
-CREATE TRIGGER trg_lightrag_vdb_entity_sync_tenant
-    BEFORE INSERT OR UPDATE OF workspace ON LIGHTRAG_VDB_ENTITY
-    FOR EACH ROW EXECUTE FUNCTION sync_tenant_from_workspace();
+CREATE TRIGGER trg_lightrag_doc_chunks_register_update
+    AFTER UPDATE ON LIGHTRAG_DOC_CHUNKS
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_tenant_from_workspace();
 
-CREATE TRIGGER trg_lightrag_vdb_relation_sync_tenant
-    BEFORE INSERT OR UPDATE OF workspace ON LIGHTRAG_VDB_RELATION
-    FOR EACH ROW EXECUTE FUNCTION sync_tenant_from_workspace();
+CREATE TRIGGER trg_lightrag_vdb_chunks_register_insert
+    AFTER INSERT ON LIGHTRAG_VDB_CHUNKS
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_tenant_from_workspace();
 
-CREATE TRIGGER trg_lightrag_llm_cache_sync_tenant
-    BEFORE INSERT OR UPDATE OF workspace ON LIGHTRAG_LLM_CACHE
-    FOR EACH ROW EXECUTE FUNCTION sync_tenant_from_workspace();
+CREATE TRIGGER trg_lightrag_vdb_chunks_register_update
+    AFTER UPDATE ON LIGHTRAG_VDB_CHUNKS
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_tenant_from_workspace();
 
-CREATE TRIGGER trg_lightrag_doc_status_sync_tenant
-    BEFORE INSERT OR UPDATE OF workspace ON LIGHTRAG_DOC_STATUS
-    FOR EACH ROW EXECUTE FUNCTION sync_tenant_from_workspace();
+CREATE TRIGGER trg_lightrag_vdb_entity_register_insert
+    AFTER INSERT ON LIGHTRAG_VDB_ENTITY
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_tenant_from_workspace();
 
-CREATE TRIGGER trg_lightrag_full_entities_sync_tenant
-    BEFORE INSERT OR UPDATE OF workspace ON LIGHTRAG_FULL_ENTITIES
-    FOR EACH ROW EXECUTE FUNCTION sync_tenant_from_workspace();
+CREATE TRIGGER trg_lightrag_vdb_entity_register_update
+    AFTER UPDATE ON LIGHTRAG_VDB_ENTITY
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_tenant_from_workspace();
 
-CREATE TRIGGER trg_lightrag_full_relations_sync_tenant
-    BEFORE INSERT OR UPDATE OF workspace ON LIGHTRAG_FULL_RELATIONS
-    FOR EACH ROW EXECUTE FUNCTION sync_tenant_from_workspace();
+CREATE TRIGGER trg_lightrag_vdb_relation_register_insert
+    AFTER INSERT ON LIGHTRAG_VDB_RELATION
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_tenant_from_workspace();
+
+CREATE TRIGGER trg_lightrag_vdb_relation_register_update
+    AFTER UPDATE ON LIGHTRAG_VDB_RELATION
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_tenant_from_workspace();
+
+CREATE TRIGGER trg_lightrag_llm_cache_register_insert
+    AFTER INSERT ON LIGHTRAG_LLM_CACHE
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_tenant_from_workspace();
+
+CREATE TRIGGER trg_lightrag_llm_cache_register_update
+    AFTER UPDATE ON LIGHTRAG_LLM_CACHE
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_tenant_from_workspace();
+
+CREATE TRIGGER trg_lightrag_doc_status_register_insert
+    AFTER INSERT ON LIGHTRAG_DOC_STATUS
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_tenant_from_workspace();
+
+CREATE TRIGGER trg_lightrag_doc_status_register_update
+    AFTER UPDATE ON LIGHTRAG_DOC_STATUS
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_tenant_from_workspace();
+
+CREATE TRIGGER trg_lightrag_full_entities_register_insert
+    AFTER INSERT ON LIGHTRAG_FULL_ENTITIES
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_tenant_from_workspace();
+
+CREATE TRIGGER trg_lightrag_full_entities_register_update
+    AFTER UPDATE ON LIGHTRAG_FULL_ENTITIES
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_tenant_from_workspace();
+
+CREATE TRIGGER trg_lightrag_full_relations_register_insert
+    AFTER INSERT ON LIGHTRAG_FULL_RELATIONS
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_tenant_from_workspace();
+
+CREATE TRIGGER trg_lightrag_full_relations_register_update
+    AFTER UPDATE ON LIGHTRAG_FULL_RELATIONS
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_tenant_from_workspace();
 
 -- RBAC (2.2.0, 3.1.0).
 CREATE TABLE user_tenant_memberships (

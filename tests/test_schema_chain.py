@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 from psycopg import sql
 
-from pathlib import Path
-
 from schema_kit.config import Settings, default_sql_dir
-from schema_kit.errors import MigrationError
 from schema_kit.databases import Database
+from schema_kit.errors import MigrationError
 from schema_kit.inspect import Snapshot, take_snapshot
 from schema_kit.migrations import Migrator, apply_script, discover
 from schema_kit.schema import (

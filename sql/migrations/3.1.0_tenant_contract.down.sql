@@ -1,9 +1,11 @@
 -- Revert 3.1.0: restore the 3.0.0 extraction, trigger and RBAC function exactly
 --
 -- Drops the foreign keys and format CHECKs, re-creates tenant_id / kb_id with the 3.0.0
--- expressions and the 18 tenant indexes, and restores the 3.0.0 bodies of
--- sync_tenant_from_workspace() and has_tenant_access() and the BEFORE INSERT OR UPDATE
--- triggers. Rows are kept; the registry keeps what 3.1.0 registered.
+-- expressions and the 18 tenant indexes, replaces the 18 statement-level registration
+-- triggers (trg_<table>_register_insert / _update) by the 9 row-level BEFORE INSERT OR
+-- UPDATE triggers trg_<table>_sync_tenant, and restores the 3.0.0 bodies of
+-- sync_tenant_from_workspace() and has_tenant_access(). Rows are kept; the registry keeps
+-- what 3.1.0 registered.
 
 LOCK TABLE
     LIGHTRAG_DOC_FULL,
@@ -144,6 +146,25 @@ ALTER TABLE LIGHTRAG_FULL_RELATIONS
 CREATE INDEX idx_lightrag_full_relations_tenant ON LIGHTRAG_FULL_RELATIONS (tenant_id);
 CREATE INDEX idx_lightrag_full_relations_tenant_kb ON LIGHTRAG_FULL_RELATIONS (tenant_id, kb_id);
 
+DROP TRIGGER trg_lightrag_doc_full_register_insert ON LIGHTRAG_DOC_FULL;
+DROP TRIGGER trg_lightrag_doc_full_register_update ON LIGHTRAG_DOC_FULL;
+DROP TRIGGER trg_lightrag_doc_chunks_register_insert ON LIGHTRAG_DOC_CHUNKS;
+DROP TRIGGER trg_lightrag_doc_chunks_register_update ON LIGHTRAG_DOC_CHUNKS;
+DROP TRIGGER trg_lightrag_vdb_chunks_register_insert ON LIGHTRAG_VDB_CHUNKS;
+DROP TRIGGER trg_lightrag_vdb_chunks_register_update ON LIGHTRAG_VDB_CHUNKS;
+DROP TRIGGER trg_lightrag_vdb_entity_register_insert ON LIGHTRAG_VDB_ENTITY;
+DROP TRIGGER trg_lightrag_vdb_entity_register_update ON LIGHTRAG_VDB_ENTITY;
+DROP TRIGGER trg_lightrag_vdb_relation_register_insert ON LIGHTRAG_VDB_RELATION;
+DROP TRIGGER trg_lightrag_vdb_relation_register_update ON LIGHTRAG_VDB_RELATION;
+DROP TRIGGER trg_lightrag_llm_cache_register_insert ON LIGHTRAG_LLM_CACHE;
+DROP TRIGGER trg_lightrag_llm_cache_register_update ON LIGHTRAG_LLM_CACHE;
+DROP TRIGGER trg_lightrag_doc_status_register_insert ON LIGHTRAG_DOC_STATUS;
+DROP TRIGGER trg_lightrag_doc_status_register_update ON LIGHTRAG_DOC_STATUS;
+DROP TRIGGER trg_lightrag_full_entities_register_insert ON LIGHTRAG_FULL_ENTITIES;
+DROP TRIGGER trg_lightrag_full_entities_register_update ON LIGHTRAG_FULL_ENTITIES;
+DROP TRIGGER trg_lightrag_full_relations_register_insert ON LIGHTRAG_FULL_RELATIONS;
+DROP TRIGGER trg_lightrag_full_relations_register_update ON LIGHTRAG_FULL_RELATIONS;
+
 CREATE OR REPLACE FUNCTION sync_tenant_from_workspace()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -176,15 +197,6 @@ BEGIN
 END;
 $$;
 
-DROP TRIGGER trg_lightrag_doc_full_sync_tenant ON LIGHTRAG_DOC_FULL;
-DROP TRIGGER trg_lightrag_doc_chunks_sync_tenant ON LIGHTRAG_DOC_CHUNKS;
-DROP TRIGGER trg_lightrag_vdb_chunks_sync_tenant ON LIGHTRAG_VDB_CHUNKS;
-DROP TRIGGER trg_lightrag_vdb_entity_sync_tenant ON LIGHTRAG_VDB_ENTITY;
-DROP TRIGGER trg_lightrag_vdb_relation_sync_tenant ON LIGHTRAG_VDB_RELATION;
-DROP TRIGGER trg_lightrag_llm_cache_sync_tenant ON LIGHTRAG_LLM_CACHE;
-DROP TRIGGER trg_lightrag_doc_status_sync_tenant ON LIGHTRAG_DOC_STATUS;
-DROP TRIGGER trg_lightrag_full_entities_sync_tenant ON LIGHTRAG_FULL_ENTITIES;
-DROP TRIGGER trg_lightrag_full_relations_sync_tenant ON LIGHTRAG_FULL_RELATIONS;
 
 CREATE TRIGGER trg_lightrag_doc_full_sync_tenant
     BEFORE INSERT OR UPDATE ON LIGHTRAG_DOC_FULL

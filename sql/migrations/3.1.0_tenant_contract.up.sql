@@ -8,10 +8,29 @@
 -- * tenant_id / kb_id keep their names and types (last two columns, STORED) with the new
 --   expressions; PostgreSQL 16 has no SET EXPRESSION, so both are dropped and re-added and
 --   the 18 tenant indexes of 2.0.0 are re-created with their names.
--- * sync_tenant_from_workspace() registers with the same rule, skips refused workspaces, and
---   fires on INSERT and UPDATE OF workspace; a foreign key <table>_kb_fk from every data
---   table's (tenant_id, kb_id) to knowledge_bases ON DELETE CASCADE makes registration hold
---   by construction: deleting a tenant deletes its knowledge bases, memberships and rows.
+-- * registration is set-based, once per statement: the row-level BEFORE trigger of 2.1.0 is
+--   replaced on every data table by two statement-level triggers,
+--   trg_<table>_register_insert (AFTER INSERT) and trg_<table>_register_update (AFTER
+--   UPDATE), each REFERENCING NEW TABLE AS new_rows (PostgreSQL allows no transition table
+--   on a multi-event trigger, hence two). Both run sync_tenant_from_workspace(), which reads
+--   the computed tenant_id / kb_id of the statement's rows and inserts their DISTINCT
+--   tenants, then their DISTINCT (tenant, kb), ORDER BY key, ON CONFLICT DO NOTHING.
+--   INSERT ... ON CONFLICT DO UPDATE fires both: inserted rows reach the INSERT trigger,
+--   updated rows the UPDATE one. Why: registering per row, in the order the rows arrive,
+--   made two writers of the same new tenants take the registry keys in different orders,
+--   each waiting on the other's uncommitted key (40P01 deadlock detected). Sorted
+--   insertion gives every statement the same lock order, so concurrent writers wait for one
+--   another and exactly one registers each key. (Only within a statement: a transaction
+--   that registers new tenants over several statements in an order another transaction
+--   reverses can still deadlock.)
+-- * a foreign key <table>_kb_fk from every data table's (tenant_id, kb_id) to
+--   knowledge_bases ON DELETE CASCADE makes registration hold by construction: deleting a
+--   tenant deletes its knowledge bases, memberships and rows (the cascade acts at once).
+--   The key is DEFERRABLE INITIALLY DEFERRED, checked at commit: row-level foreign key
+--   checks run at the end of a statement BEFORE its statement-level AFTER triggers, so an
+--   immediate key would refuse rows whose knowledge base the trigger is about to register.
+-- * the <table>_workspace_format CHECK refuses a bad workspace as its row is written,
+--   before anything is registered; the failing statement is undone as a whole.
 -- * the registry is re-synced: every (tenant, kb) that existing rows use is registered;
 --   entries without rows are kept, except the tenant '' (registered by 3.0.0 for ':kb'
 --   workspaces, never produced by the new rule), which is removed with its knowledge bases.
@@ -120,47 +139,40 @@ BEGIN
 END;
 $precheck$;
 
--- 2. Registration with the new rule, on INSERT and on UPDATE OF workspace.
+-- 2. Registration with the new rule, set-based: one statement-level AFTER INSERT and one
+--    AFTER UPDATE trigger per data table replace the row-level BEFORE trigger.
 CREATE OR REPLACE FUNCTION sync_tenant_from_workspace()
 RETURNS trigger
 LANGUAGE plpgsql
 AS $$
-DECLARE
-    v_sep INTEGER;
-    v_tenant_id VARCHAR(255);
-    v_kb_id VARCHAR(255);
 BEGIN
-    -- Registration is needed when a row gets a workspace: on INSERT, and on an UPDATE that
-    -- changes it (the triggers fire on UPDATE OF workspace only).
-    IF TG_OP = 'UPDATE' AND NEW.workspace IS NOT DISTINCT FROM OLD.workspace THEN
-        RETURN NEW;
-    END IF;
-
-    -- In a BEFORE trigger the STORED generated columns (NEW.tenant_id, NEW.kb_id) are not
-    -- computed yet, so both parts are taken from the workspace with the same rule as the
-    -- generated columns: tenant = the text before the first ':', kb = everything after it.
-    v_sep := strpos(NEW.workspace, ':');
-
-    -- A workspace the <table>_workspace_format CHECK refuses (no ':', empty tenant, empty
-    -- kb) registers nothing: the CHECK, which runs after this trigger, rejects the row.
-    IF v_sep IS NULL OR v_sep <= 1 OR v_sep >= length(NEW.workspace) THEN
-        RETURN NEW;
-    END IF;
-
-    v_tenant_id := substr(NEW.workspace, 1, v_sep - 1);
-    v_kb_id := substr(NEW.workspace, v_sep + 1);
-
-    -- ON CONFLICT DO NOTHING: concurrent writers of a new tenant wait on the primary key
-    -- instead of failing, and exactly one of them registers it.
+    -- Statement-level AFTER trigger, AFTER INSERT or AFTER UPDATE, with the rows the
+    -- statement inserted or updated in the transition table new_rows. In an AFTER trigger
+    -- the STORED generated columns are computed, so tenant_id / kb_id are read as stored
+    -- (tenant = the text before the first ':', kb = everything after it).
+    --
+    -- Each tenant and knowledge base is registered once per statement, in sorted order:
+    -- every writer then takes the registry's keys in the same order, so concurrent
+    -- writers of the same new tenants wait for one another instead of deadlocking, and
+    -- ON CONFLICT DO NOTHING makes exactly one of them register each key.
+    --
+    -- A row without a non-empty tenant and kb registers nothing (the
+    -- <table>_workspace_format CHECK has refused such a row before this trigger runs).
     INSERT INTO tenants (tenant_id, name)
-    VALUES (v_tenant_id, v_tenant_id)
+    SELECT DISTINCT r.tenant_id, r.tenant_id
+    FROM new_rows AS r
+    WHERE r.tenant_id <> '' AND r.kb_id <> ''
+    ORDER BY 1
     ON CONFLICT DO NOTHING;
 
     INSERT INTO knowledge_bases (tenant_id, kb_id, name)
-    VALUES (v_tenant_id, v_kb_id, v_kb_id)
+    SELECT DISTINCT r.tenant_id, r.kb_id, r.kb_id
+    FROM new_rows AS r
+    WHERE r.tenant_id <> '' AND r.kb_id <> ''
+    ORDER BY 1, 2
     ON CONFLICT DO NOTHING;
 
-    RETURN NEW;
+    RETURN NULL;
 END;
 $$;
 
@@ -174,41 +186,95 @@ DROP TRIGGER trg_lightrag_doc_status_sync_tenant ON LIGHTRAG_DOC_STATUS;
 DROP TRIGGER trg_lightrag_full_entities_sync_tenant ON LIGHTRAG_FULL_ENTITIES;
 DROP TRIGGER trg_lightrag_full_relations_sync_tenant ON LIGHTRAG_FULL_RELATIONS;
 
-CREATE TRIGGER trg_lightrag_doc_full_sync_tenant
-    BEFORE INSERT OR UPDATE OF workspace ON LIGHTRAG_DOC_FULL
-    FOR EACH ROW EXECUTE FUNCTION sync_tenant_from_workspace();
+CREATE TRIGGER trg_lightrag_doc_full_register_insert
+    AFTER INSERT ON LIGHTRAG_DOC_FULL
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_tenant_from_workspace();
 
-CREATE TRIGGER trg_lightrag_doc_chunks_sync_tenant
-    BEFORE INSERT OR UPDATE OF workspace ON LIGHTRAG_DOC_CHUNKS
-    FOR EACH ROW EXECUTE FUNCTION sync_tenant_from_workspace();
+CREATE TRIGGER trg_lightrag_doc_full_register_update
+    AFTER UPDATE ON LIGHTRAG_DOC_FULL
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_tenant_from_workspace();
 
-CREATE TRIGGER trg_lightrag_vdb_chunks_sync_tenant
-    BEFORE INSERT OR UPDATE OF workspace ON LIGHTRAG_VDB_CHUNKS
-    FOR EACH ROW EXECUTE FUNCTION sync_tenant_from_workspace();
+CREATE TRIGGER trg_lightrag_doc_chunks_register_insert
+    AFTER INSERT ON LIGHTRAG_DOC_CHUNKS
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_tenant_from_workspace();
 
-CREATE TRIGGER trg_lightrag_vdb_entity_sync_tenant
-    BEFORE INSERT OR UPDATE OF workspace ON LIGHTRAG_VDB_ENTITY
-    FOR EACH ROW EXECUTE FUNCTION sync_tenant_from_workspace();
+CREATE TRIGGER trg_lightrag_doc_chunks_register_update
+    AFTER UPDATE ON LIGHTRAG_DOC_CHUNKS
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_tenant_from_workspace();
 
-CREATE TRIGGER trg_lightrag_vdb_relation_sync_tenant
-    BEFORE INSERT OR UPDATE OF workspace ON LIGHTRAG_VDB_RELATION
-    FOR EACH ROW EXECUTE FUNCTION sync_tenant_from_workspace();
+CREATE TRIGGER trg_lightrag_vdb_chunks_register_insert
+    AFTER INSERT ON LIGHTRAG_VDB_CHUNKS
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_tenant_from_workspace();
 
-CREATE TRIGGER trg_lightrag_llm_cache_sync_tenant
-    BEFORE INSERT OR UPDATE OF workspace ON LIGHTRAG_LLM_CACHE
-    FOR EACH ROW EXECUTE FUNCTION sync_tenant_from_workspace();
+CREATE TRIGGER trg_lightrag_vdb_chunks_register_update
+    AFTER UPDATE ON LIGHTRAG_VDB_CHUNKS
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_tenant_from_workspace();
 
-CREATE TRIGGER trg_lightrag_doc_status_sync_tenant
-    BEFORE INSERT OR UPDATE OF workspace ON LIGHTRAG_DOC_STATUS
-    FOR EACH ROW EXECUTE FUNCTION sync_tenant_from_workspace();
+CREATE TRIGGER trg_lightrag_vdb_entity_register_insert
+    AFTER INSERT ON LIGHTRAG_VDB_ENTITY
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_tenant_from_workspace();
 
-CREATE TRIGGER trg_lightrag_full_entities_sync_tenant
-    BEFORE INSERT OR UPDATE OF workspace ON LIGHTRAG_FULL_ENTITIES
-    FOR EACH ROW EXECUTE FUNCTION sync_tenant_from_workspace();
+CREATE TRIGGER trg_lightrag_vdb_entity_register_update
+    AFTER UPDATE ON LIGHTRAG_VDB_ENTITY
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_tenant_from_workspace();
 
-CREATE TRIGGER trg_lightrag_full_relations_sync_tenant
-    BEFORE INSERT OR UPDATE OF workspace ON LIGHTRAG_FULL_RELATIONS
-    FOR EACH ROW EXECUTE FUNCTION sync_tenant_from_workspace();
+CREATE TRIGGER trg_lightrag_vdb_relation_register_insert
+    AFTER INSERT ON LIGHTRAG_VDB_RELATION
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_tenant_from_workspace();
+
+CREATE TRIGGER trg_lightrag_vdb_relation_register_update
+    AFTER UPDATE ON LIGHTRAG_VDB_RELATION
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_tenant_from_workspace();
+
+CREATE TRIGGER trg_lightrag_llm_cache_register_insert
+    AFTER INSERT ON LIGHTRAG_LLM_CACHE
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_tenant_from_workspace();
+
+CREATE TRIGGER trg_lightrag_llm_cache_register_update
+    AFTER UPDATE ON LIGHTRAG_LLM_CACHE
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_tenant_from_workspace();
+
+CREATE TRIGGER trg_lightrag_doc_status_register_insert
+    AFTER INSERT ON LIGHTRAG_DOC_STATUS
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_tenant_from_workspace();
+
+CREATE TRIGGER trg_lightrag_doc_status_register_update
+    AFTER UPDATE ON LIGHTRAG_DOC_STATUS
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_tenant_from_workspace();
+
+CREATE TRIGGER trg_lightrag_full_entities_register_insert
+    AFTER INSERT ON LIGHTRAG_FULL_ENTITIES
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_tenant_from_workspace();
+
+CREATE TRIGGER trg_lightrag_full_entities_register_update
+    AFTER UPDATE ON LIGHTRAG_FULL_ENTITIES
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_tenant_from_workspace();
+
+CREATE TRIGGER trg_lightrag_full_relations_register_insert
+    AFTER INSERT ON LIGHTRAG_FULL_RELATIONS
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_tenant_from_workspace();
+
+CREATE TRIGGER trg_lightrag_full_relations_register_update
+    AFTER UPDATE ON LIGHTRAG_FULL_RELATIONS
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_tenant_from_workspace();
 
 -- 3. tenant_id / kb_id with the new expressions, the format CHECK, the 18 tenant indexes.
 
@@ -362,43 +428,53 @@ FROM (
 ) AS used
 ON CONFLICT DO NOTHING;
 
--- 5. Every row's (tenant, kb) is registered, by construction.
+-- 5. Every row's (tenant, kb) is registered, by construction. DEFERRABLE INITIALLY DEFERRED:
+--    the registration triggers run after the row-level checks of an immediate key.
 
 ALTER TABLE LIGHTRAG_DOC_FULL
     ADD CONSTRAINT lightrag_doc_full_kb_fk FOREIGN KEY (tenant_id, kb_id)
-        REFERENCES knowledge_bases (tenant_id, kb_id) ON DELETE CASCADE;
+        REFERENCES knowledge_bases (tenant_id, kb_id) ON DELETE CASCADE
+        DEFERRABLE INITIALLY DEFERRED;
 
 ALTER TABLE LIGHTRAG_DOC_CHUNKS
     ADD CONSTRAINT lightrag_doc_chunks_kb_fk FOREIGN KEY (tenant_id, kb_id)
-        REFERENCES knowledge_bases (tenant_id, kb_id) ON DELETE CASCADE;
+        REFERENCES knowledge_bases (tenant_id, kb_id) ON DELETE CASCADE
+        DEFERRABLE INITIALLY DEFERRED;
 
 ALTER TABLE LIGHTRAG_VDB_CHUNKS
     ADD CONSTRAINT lightrag_vdb_chunks_kb_fk FOREIGN KEY (tenant_id, kb_id)
-        REFERENCES knowledge_bases (tenant_id, kb_id) ON DELETE CASCADE;
+        REFERENCES knowledge_bases (tenant_id, kb_id) ON DELETE CASCADE
+        DEFERRABLE INITIALLY DEFERRED;
 
 ALTER TABLE LIGHTRAG_VDB_ENTITY
     ADD CONSTRAINT lightrag_vdb_entity_kb_fk FOREIGN KEY (tenant_id, kb_id)
-        REFERENCES knowledge_bases (tenant_id, kb_id) ON DELETE CASCADE;
+        REFERENCES knowledge_bases (tenant_id, kb_id) ON DELETE CASCADE
+        DEFERRABLE INITIALLY DEFERRED;
 
 ALTER TABLE LIGHTRAG_VDB_RELATION
     ADD CONSTRAINT lightrag_vdb_relation_kb_fk FOREIGN KEY (tenant_id, kb_id)
-        REFERENCES knowledge_bases (tenant_id, kb_id) ON DELETE CASCADE;
+        REFERENCES knowledge_bases (tenant_id, kb_id) ON DELETE CASCADE
+        DEFERRABLE INITIALLY DEFERRED;
 
 ALTER TABLE LIGHTRAG_LLM_CACHE
     ADD CONSTRAINT lightrag_llm_cache_kb_fk FOREIGN KEY (tenant_id, kb_id)
-        REFERENCES knowledge_bases (tenant_id, kb_id) ON DELETE CASCADE;
+        REFERENCES knowledge_bases (tenant_id, kb_id) ON DELETE CASCADE
+        DEFERRABLE INITIALLY DEFERRED;
 
 ALTER TABLE LIGHTRAG_DOC_STATUS
     ADD CONSTRAINT lightrag_doc_status_kb_fk FOREIGN KEY (tenant_id, kb_id)
-        REFERENCES knowledge_bases (tenant_id, kb_id) ON DELETE CASCADE;
+        REFERENCES knowledge_bases (tenant_id, kb_id) ON DELETE CASCADE
+        DEFERRABLE INITIALLY DEFERRED;
 
 ALTER TABLE LIGHTRAG_FULL_ENTITIES
     ADD CONSTRAINT lightrag_full_entities_kb_fk FOREIGN KEY (tenant_id, kb_id)
-        REFERENCES knowledge_bases (tenant_id, kb_id) ON DELETE CASCADE;
+        REFERENCES knowledge_bases (tenant_id, kb_id) ON DELETE CASCADE
+        DEFERRABLE INITIALLY DEFERRED;
 
 ALTER TABLE LIGHTRAG_FULL_RELATIONS
     ADD CONSTRAINT lightrag_full_relations_kb_fk FOREIGN KEY (tenant_id, kb_id)
-        REFERENCES knowledge_bases (tenant_id, kb_id) ON DELETE CASCADE;
+        REFERENCES knowledge_bases (tenant_id, kb_id) ON DELETE CASCADE
+        DEFERRABLE INITIALLY DEFERRED;
 
 -- 6. RBAC fails closed.
 CREATE OR REPLACE FUNCTION has_tenant_access(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,12 +26,18 @@ def replay_dir() -> Path:
 class Outcome:
     """One statement and how it ended: ``error`` is None, or SQLSTATE and message."""
 
-    text: str
+    query: sql.SQL | sql.Composed
+    params: Sequence[Any] = ()
     error: str | None = None
 
-    @property
-    def refused(self) -> bool:
-        return self.error is not None
+    def text(self, conn: psycopg.Connection[Any]) -> str:
+        """The statement with its values merged in as SQL literals, as psql would run it."""
+        if not self.params:
+            return self.query.as_string(conn)
+        try:
+            return psycopg.ClientCursor(conn).mogrify(self.query, self.params)
+        except psycopg.DataError as exc:  # a value PostgreSQL cannot hold (NUL)
+            return f"-- not sendable: {exc}"
 
 
 @dataclass
@@ -40,32 +47,28 @@ class Recorder:
     conn: psycopg.Connection[Any]
     outcomes: list[Outcome] = field(default_factory=list)
 
-    def run(self, op: Operation | sql.Composable) -> Outcome:
+    def run(self, op: Operation) -> Outcome:
         """Run one statement; a refusal rolls back that statement only and is recorded."""
-        statement = op.statement() if isinstance(op, Operation) else op
-        try:
-            text = statement.as_string(self.conn)
-        except psycopg.DataError as exc:  # e.g. NUL: the driver refuses before sending
-            outcome = Outcome(f"-- not sent: {exc}", f"driver: {exc}")
-            self.outcomes.append(outcome)
-            return outcome
+        query, params = op.query()
         # Explicit savepoints, not conn.transaction(): at top level that would commit, and the
         # caller decides whether the enclosing transaction commits or rolls back.
         self.conn.execute("SAVEPOINT schema_kit_statement")
         try:
-            self.conn.execute(text.encode())
-            outcome = Outcome(text)
+            self.conn.execute(query, params)
+            outcome = Outcome(query, params)
         except psycopg.Error as exc:
             self.conn.execute("ROLLBACK TO SAVEPOINT schema_kit_statement")
-            state = exc.sqlstate or "no SQLSTATE"
-            outcome = Outcome(text, f"{state}: {exc.diag.message_primary or exc}")
+            if exc.sqlstate is None:  # refused by the driver before sending (e.g. NUL)
+                outcome = Outcome(query, params, f"driver: {exc}")
+            else:
+                outcome = Outcome(query, params, f"{exc.sqlstate}: {exc.diag.message_primary}")
         self.conn.execute("RELEASE SAVEPOINT schema_kit_statement")
         self.outcomes.append(outcome)
         return outcome
 
     def mark(self, text: str) -> None:
         """Record a line that was not run through ``run`` (COMMIT, ROLLBACK, a comment)."""
-        self.outcomes.append(Outcome(text))
+        self.outcomes.append(Outcome(sql.SQL(text)))
 
     def script(self, version: str, vector_dim: int, invariant: str, query: str) -> str:
         lines = [
@@ -78,7 +81,8 @@ class Recorder:
         for outcome in self.outcomes:
             if outcome.error:
                 lines.append(f"-- refused when recorded ({outcome.error}):")
-            lines.append(outcome.text.rstrip(";") + ";")
+            text = outcome.text(self.conn)
+            lines.append(text if text.startswith("--") else text.rstrip(";") + ";")
         lines += ["", "-- the violation:", query.rstrip(";") + ";", ""]
         return "\n".join(lines)
 

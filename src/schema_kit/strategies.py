@@ -78,13 +78,15 @@ def expand(rng: random.Random, pool: Sequence[str], size: int, skew: float) -> l
     """``size`` rows over ``pool`` with Zipf-like weights: a few workspaces hold most rows."""
     weights = [1.0 / (rank + 1) ** skew for rank in range(len(pool))]
     chosen = rng.choices(pool, weights=weights, k=size)
-    rows = []
-    for n, workspace in enumerate(chosen):
-        table = DATA_TABLES[rng.randrange(len(DATA_TABLES))]
-        vector = rng.randrange(2**31) if table in VECTOR_TABLES and rng.random() < 0.1 else None
-        rows.append(Row(table, workspace, f"doc-{rng.randrange(size * 2)}-{n % 7}",
-                        f"chunk {n} of {workspace[:20]}", vector))
-    return rows
+    tables = rng.choices(DATA_TABLES, k=size)
+    # Ids collide now and then on purpose: upserts must update, not duplicate.
+    ids = rng.choices(range(size * 2), k=size)
+    vectors = rng.choices(range(1024), k=size)
+    return [
+        Row(table, workspace, f"doc-{ids[n]}", f"chunk {n} of {workspace[:20]}",
+            vectors[n] if table in VECTOR_TABLES and vectors[n] < 100 else None)
+        for n, (workspace, table) in enumerate(zip(chosen, tables, strict=True))
+    ]
 
 
 @st.composite

@@ -16,6 +16,7 @@ The contract's choices:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -53,6 +54,7 @@ def refusal(workspace: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=65536)
 def parse(workspace: str) -> Partition | None:
     """The oracle: the workspace's (tenant_id, kb_id), or None when the contract refuses it."""
     if refusal(workspace) is not None:
@@ -79,12 +81,13 @@ class Model:
     def upsert(self, table: str, keys: Iterable[tuple[str, str]]) -> bool:
         """One INSERT ... ON CONFLICT statement: all rows or, if one is refused, none."""
         keys = list(keys)
-        if not self.accepts(w for w, _ in keys):
+        partitions = {w: parse(w) for w in {w for w, _ in keys}}
+        if None in partitions.values():
             return False
         for workspace, row_id in keys:
-            partition = parse(workspace)
+            self.rows[RowKey(table, workspace, row_id)] = partitions[workspace]  # type: ignore[assignment]
+        for partition in partitions.values():
             assert partition is not None
-            self.rows[RowKey(table, workspace, row_id)] = partition
             self._register(partition)
         return True
 

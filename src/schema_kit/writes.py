@@ -1,15 +1,17 @@
-"""LightRAG's own write statements, composed with literals so a failure replays exactly.
+"""LightRAG's own write statements, so a failure replays exactly.
 
-Each operation renders to one SQL statement (``psycopg.sql.Composed``); the harness runs that
-statement and, when an invariant breaks, writes the same text into the replay script.
+Each operation is one SQL statement (``psycopg.sql.Composed`` with placeholders) and its
+parameters; the harness runs it and, when an invariant breaks, writes the same statement with
+the values merged in as literals into the replay script.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import random
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from psycopg import sql
 
@@ -39,31 +41,33 @@ class Row:
     vector_seed: int | None = None  # expanded to the configured dimension when rendered
 
 
-def _payload(row: Row) -> sql.Composable:
+def _payload(row: Row) -> str:
     _, kind = PAYLOAD[row.table]
     if kind == "jsonb":
-        return sql.SQL("{}::jsonb").format(sql.Literal(json.dumps([row.content])))
+        return json.dumps([row.content])
     if kind == "varchar255":
-        return sql.Literal(row.content[:255])
-    return sql.Literal(row.content)
+        return row.content[:255]
+    return row.content
 
 
-def _vector(row: Row, dim: int) -> sql.Composable:
-    if row.vector_seed is None:
-        return sql.NULL
-    rng = random.Random(row.vector_seed)
-    text = "[" + ",".join(f"{rng.uniform(-1, 1):.3f}" for _ in range(dim)) + "]"
-    return sql.SQL("{}::vector").format(sql.Literal(text))
+@functools.lru_cache(maxsize=256)
+def _vector_text(seed: int, dim: int) -> str:
+    # A bounded set of distinct vectors is realistic enough and keeps batches cheap to build.
+    rng = random.Random(seed)
+    return "[" + ",".join(f"{rng.uniform(-1, 1):.3f}" for _ in range(dim)) + "]"
 
 
-def _ids(ids: Sequence[str]) -> sql.Composable:
-    return sql.SQL("ARRAY[{}]::varchar[]").format(sql.SQL(", ").join(map(sql.Literal, ids)))
+_ARRAY_TYPE = {"text": "text[]", "varchar255": "varchar[]", "jsonb": "text[]::jsonb[]"}
 
 
 class Operation:
-    """A statement the harness runs; ``statement()`` is the exact SQL."""
+    """A statement the harness runs: a query with placeholders and its parameters.
 
-    def statement(self) -> sql.Composed:
+    Parameters are bound by the driver (fast); the replay script gets the same statement
+    with the values merged in as literals.
+    """
+
+    def query(self) -> tuple[sql.Composed, list[Any]]:
         raise NotImplementedError
 
 
@@ -75,28 +79,40 @@ class Upsert(Operation):
     rows: tuple[Row, ...]
     vector_dim: int = 1024
 
-    def statement(self) -> sql.Composed:
-        column, _ = PAYLOAD[self.table]
+    def query(self) -> tuple[sql.Composed, list[Any]]:
+        # One array parameter per column, unnested server-side: a batch of any size is a
+        # statement with four parameters (cheap to bind, parse and plan).
+        column, kind = PAYLOAD[self.table]
         has_vector = any(r.vector_seed is not None for r in self.rows)
-        names = ["workspace", "id", column] + ([VECTOR_COLUMN] if has_vector else [])
-        values = []
-        for row in self.rows:
-            items = [sql.Literal(row.workspace), sql.Literal(row.id), _payload(row)]
-            if has_vector:
-                items.append(_vector(row, self.vector_dim))
-            values.append(sql.SQL("({})").format(sql.SQL(", ").join(items)))
+        names = ["workspace", "id", column]
+        types = ["varchar[]", "varchar[]", _ARRAY_TYPE[kind]]
+        params: list[Any] = [
+            [r.workspace for r in self.rows],
+            [r.id for r in self.rows],
+            [_payload(r) for r in self.rows],
+        ]
+        if has_vector:
+            names.append(VECTOR_COLUMN)
+            types.append("text[]::vector[]")
+            dim = self.vector_dim
+            params.append([
+                None if r.vector_seed is None else _vector_text(r.vector_seed % 256, dim)
+                for r in self.rows
+            ])
+        arrays = sql.SQL(", ").join(sql.SQL("%b::" + t) for t in types)
         updates = [
             sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(n)) for n in names[2:]
         ]
-        return sql.SQL(
-            "INSERT INTO {t} ({cols}) VALUES {values} "
+        query = sql.SQL(
+            "INSERT INTO {t} ({cols}) SELECT * FROM unnest({arrays}) "
             "ON CONFLICT (workspace, id) DO UPDATE SET {updates}"
         ).format(
             t=sql.Identifier(self.table),
             cols=sql.SQL(", ").join(map(sql.Identifier, names)),
-            values=sql.SQL(", ").join(values),
+            arrays=arrays,
             updates=sql.SQL(", ").join(updates),
         )
+        return query, params
 
 
 @dataclass(frozen=True)
@@ -107,10 +123,11 @@ class Delete(Operation):
     workspace: str
     ids: tuple[str, ...]
 
-    def statement(self) -> sql.Composed:
-        return sql.SQL("DELETE FROM {} WHERE workspace = {} AND id = ANY({})").format(
-            sql.Identifier(self.table), sql.Literal(self.workspace), _ids(self.ids)
+    def query(self) -> tuple[sql.Composed, list[Any]]:
+        query = sql.SQL("DELETE FROM {} WHERE workspace = %s AND id = ANY(%s)").format(
+            sql.Identifier(self.table)
         )
+        return query, [self.workspace, list(self.ids)]
 
 
 @dataclass(frozen=True)
@@ -122,11 +139,11 @@ class Move(Operation):
     new: str
     ids: tuple[str, ...]
 
-    def statement(self) -> sql.Composed:
-        return sql.SQL("UPDATE {} SET workspace = {} WHERE workspace = {} AND id = ANY({})").format(
-            sql.Identifier(self.table), sql.Literal(self.new), sql.Literal(self.old),
-            _ids(self.ids),
-        )
+    def query(self) -> tuple[sql.Composed, list[Any]]:
+        query = sql.SQL(
+            "UPDATE {} SET workspace = %s WHERE workspace = %s AND id = ANY(%s)"
+        ).format(sql.Identifier(self.table))
+        return query, [self.new, self.old, list(self.ids)]
 
 
 @dataclass(frozen=True)
@@ -135,7 +152,5 @@ class DeleteTenant(Operation):
 
     tenant_id: str
 
-    def statement(self) -> sql.Composed:
-        return sql.SQL("DELETE FROM tenants WHERE tenant_id = {}").format(
-            sql.Literal(self.tenant_id)
-        )
+    def query(self) -> tuple[sql.Composed, list[Any]]:
+        return sql.Composed([sql.SQL("DELETE FROM tenants WHERE tenant_id = %s")]), [self.tenant_id]

@@ -13,7 +13,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -50,11 +50,13 @@ class Pick:
 
 @dataclass(frozen=True)
 class Loaded:
-    """A database that holds a Dataset, and what loading it took (seconds per phase)."""
+    """A database that holds a Dataset, what loading it took (seconds per phase) and the
+    sizes (bytes) its loader measured."""
 
     dsn: str
     dataset: Dataset
     timings: dict[str, float]
+    sizes: dict[str, int] = field(default_factory=dict)
 
 
 def _chunk(ds: Dataset, ws: str, i: int, rid: str) -> Row:
@@ -150,6 +152,7 @@ class Dataset:
                 self.workspaces.append((f"tenant{rank:04d}", f"kb{j:02d}"))
                 weights.append(rank**-skew / (j * harmonic))
         self.tenants = [f"tenant{rank:04d}" for rank in range(1, n_tenants + 1)]
+        self._index = {f"{t}:{k}": i for i, (t, k) in enumerate(self.workspaces)}
         cum = [0.0]
         for w in weights:
             cum.append(cum[-1] + w)
@@ -205,7 +208,7 @@ class Dataset:
 
     def ids(self, table: str, workspace: str, n: int) -> list[str]:
         """The ids of up to ``n`` loaded rows of ``workspace`` in ``table``."""
-        have = self.counts[table][self.workspaces.index(tuple(workspace.split(":", 1)))]
+        have = self.counts[table][self._index[workspace]]
         return [self.row_id(table, workspace, i) for i in range(min(n, have))]
 
     def kb_rows(self, table: str | None = None) -> Counter[tuple[str, str]]:

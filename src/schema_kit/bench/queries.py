@@ -19,25 +19,13 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from schema_kit.bench.datagen import TABLES, Dataset, Pick, Row
+from schema_kit.bench.datagen import TABLES, Dataset, Pick
 from schema_kit.schema import DATA_TABLES
 
 __all__ = [
-    "CATALOGUE",
-    "IndexDef",
-    "Query",
-    "Step",
-    "TriggerDef",
-    "create_indexes",
-    "drop_indexes",
-    "drop_triggers",
-    "explain",
-    "plan_indexes",
-    "run",
-    "schema_variant",
-    "tenant_indexes",
-    "tenant_triggers",
-    "upsert_statement",
+    "CATALOGUE", "IndexDef", "Query", "Step", "TriggerDef", "create_indexes", "drop_indexes",
+    "drop_triggers", "explain", "plan_indexes", "prefix_indexes", "run", "schema_variant",
+    "tenant_indexes", "tenant_triggers", "upsert_statement",
 ]
 
 _COLUMNS = {t.name: t.columns for t in TABLES}
@@ -48,7 +36,7 @@ _SAVEPOINT = sql.Identifier("schema_kit_bench")
 class Step:
     """One statement; ``many`` runs it once per row of ``params`` (a batched write)."""
 
-    statement: sql.Composable
+    statement: sql.Composed
     params: Sequence[Any]
     many: bool = False
 
@@ -131,10 +119,10 @@ CATALOGUE: tuple[Query, ...] = (
           _fetch("lightrag_vdb_relation", ("id", "source_id", "target_id", "content"), _KB)),
     Query("kb_chunks_by_ids", "tenant+kb", "lightrag_doc_chunks", False, _by_ids),
     Query("tenant_count", "tenant", "lightrag_doc_chunks", False, _tenant_count),
-    Query("kb_delete", "tenant+kb", "(all 9)", True, _delete_kb),
-    Query("kb_upsert_batch", "write", "lightrag_doc_chunks", True, _upsert),
     Query("workspace_chunks", "workspace (LightRAG-native)", "lightrag_doc_chunks", False,
           _fetch("lightrag_doc_chunks", _CHUNK_OUT, ("workspace",))),
+    Query("kb_delete", "tenant+kb", "(all 9)", True, _delete_kb),
+    Query("kb_upsert_batch", "write", "lightrag_doc_chunks", True, _upsert),
 )
 
 
@@ -210,6 +198,7 @@ class IndexDef:
     table: str
     name: str
     definition: str
+    columns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -221,7 +210,10 @@ class TriggerDef:
 # Non-constraint indexes of the data tables that have tenant_id or kb_id among their columns:
 # the 18 of 2.0.0, and whatever later migrations add in the same role.
 _TENANT_INDEXES = """
-SELECT i.tablename, i.indexname, i.indexdef
+SELECT i.tablename, i.indexname, i.indexdef,
+       ARRAY(SELECT a.attname FROM unnest(x.indkey) WITH ORDINALITY AS k(attnum, pos)
+             JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum
+             ORDER BY k.pos)::text[]
 FROM pg_indexes i
 JOIN pg_class c ON c.relname = i.indexname
 JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = i.schemaname
@@ -236,7 +228,15 @@ ORDER BY i.tablename, i.indexname
 
 def tenant_indexes(conn: psycopg.Connection[Any]) -> list[IndexDef]:
     rows = conn.execute(_TENANT_INDEXES, (list(DATA_TABLES),)).fetchall()
-    return [IndexDef(str(t), str(n), str(d)) for t, n, d in rows]
+    return [IndexDef(str(t), str(n), str(d), tuple(c)) for t, n, d, c in rows]
+
+
+def prefix_indexes(defs: Sequence[IndexDef]) -> list[IndexDef]:
+    """The indexes whose columns lead another index of the same table, e.g. (tenant_id)
+    beside (tenant_id, kb_id): any query the first serves, the second can serve too."""
+    return [d for d in defs if any(
+        o.table == d.table and len(o.columns) > len(d.columns)
+        and o.columns[: len(d.columns)] == d.columns for o in defs)]
 
 
 def tenant_triggers(conn: psycopg.Connection[Any]) -> list[TriggerDef]:
@@ -267,9 +267,10 @@ def drop_triggers(conn: psycopg.Connection[Any], defs: Sequence[TriggerDef]) -> 
 
 
 @contextmanager
-def schema_variant(conn: psycopg.Connection[Any], *, indexes: bool = True,
+def schema_variant(conn: psycopg.Connection[Any], *, indexes: bool = True, prefixes: bool = True,
                    triggers: bool = True) -> Iterator[psycopg.Connection[Any]]:
-    """A transaction in which the tenant indexes and/or triggers are gone; rolled back after.
+    """A transaction in which the tenant indexes (all, or only the ``prefix_indexes``) and/or
+    the triggers are gone; rolled back after.
 
     Both arms of a comparison run inside such a transaction, so they differ only in the
     schema objects, not in transaction overhead.
@@ -279,6 +280,8 @@ def schema_variant(conn: psycopg.Connection[Any], *, indexes: bool = True,
     try:
         if not indexes:
             drop_indexes(conn, tenant_indexes(conn))
+        elif not prefixes:
+            drop_indexes(conn, prefix_indexes(tenant_indexes(conn)))
         if not triggers:
             drop_triggers(conn, tenant_triggers(conn))
         conn.execute("SELECT 1")  # opens the transaction in the 'with' arm too
