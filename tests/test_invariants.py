@@ -22,7 +22,7 @@ from schema_kit.schema import DATA_TABLES, columns_of, table_checksums
 from schema_kit.session import WriteSession, reset
 from schema_kit.stateful import machine_for
 from schema_kit.strategies import Batch, batches
-from schema_kit.writes import Row
+from schema_kit.writes import DeleteTenant, Move, Row
 
 SEED_DEFECTS = {
     "extraction": "'a:b:c' gets kb_id 'b' (oracle: 'b:c'): SPLIT_PART drops the rest",
@@ -74,8 +74,9 @@ def _session(conn: psycopg.Connection[Any], db: Database) -> WriteSession:
 
 
 def _edge(*workspaces: str) -> Batch:
-    return Batch(tuple(Row(t, w, f"id-{n}", "x") for n, w in enumerate(workspaces)
-                       for t in DATA_TABLES[:2]))
+    """One table per workspace, so each is its own statement: a refused one spoils no other."""
+    return Batch(tuple(Row(DATA_TABLES[n % len(DATA_TABLES)], w, f"id-{n}", "x")
+                       for n, w in enumerate(workspaces)))
 
 
 # The connection fixture is function-scoped, but every example starts and ends with a rolled
@@ -230,3 +231,42 @@ def test_stateful_lightrag_workload(version: str, schema_kit_harness: Harness) -
             **({"phases": phases} if phases else {}),
         ),
     )
+
+
+@pytest.mark.parametrize(
+    "db_at",
+    [
+        pytest.param("3.0.0", id="seed-3.0.0", marks=pytest.mark.xfail(
+            strict=True, raises=InvariantError,
+            reason="seed defect (registration): deleting tenant 'acme' leaves its rows behind, "
+            "unregistered, and the next write to 'acme:kb2' registers 'acme' again",
+        )),
+        pytest.param("head", id="head"),
+    ],
+    indirect=True,
+)
+def test_deleted_tenant_takes_its_rows_and_does_not_come_back_alone(
+    conn: psycopg.Connection[Any], db_at: Database
+) -> None:
+    session = _session(conn, db_at)
+    try:
+        session.write(_edge("acme:kb1", "globex:main"))
+        session.delete_tenant(DeleteTenant("acme"))
+        session.check("registration", "isolation")
+        session.write(Batch((Row("lightrag_doc_full", "acme:kb2", "new", "x"),)))
+        session.check("registration", "isolation")
+    finally:
+        conn.rollback()
+
+
+@pytest.mark.parametrize("db_at", ["3.0.0", "head"], indirect=True)
+def test_moving_rows_registers_the_new_workspace(
+    conn: psycopg.Connection[Any], db_at: Database
+) -> None:
+    session = _session(conn, db_at)
+    try:
+        session.write(_edge("acme:kb1"))
+        session.move(Move("lightrag_doc_full", "acme:kb1", "initech:kb9", ("id-0",)))
+        session.check()
+    finally:
+        conn.rollback()

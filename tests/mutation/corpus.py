@@ -1,0 +1,75 @@
+"""Broken variants of the head migrations, each with the invariant that must catch it.
+
+A mutant is a regex substitution on one file of the packaged sql dir; ``build`` copies the dir
+and applies it, failing loudly when the pattern no longer matches (so the corpus cannot rot
+silently when the head SQL changes).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from schema_kit.config import default_sql_dir
+
+UP = "migrations/3.1.0_tenant_contract.up.sql"
+DOWN = "migrations/3.1.0_tenant_contract.down.sql"
+INIT_HEAD = "init-postgres-head.sql"
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    file: str
+    pattern: str
+    replacement: str
+    caught_by: str
+
+    def build(self, dest: Path) -> Path:
+        shutil.copytree(default_sql_dir(), dest)
+        path = dest / self.file
+        text, count = re.subn(self.pattern, self.replacement, path.read_text("utf-8"), count=1)
+        if count != 1:
+            raise AssertionError(f"mutant {self.name}: pattern not found in {self.file}")
+        path.write_text(text, encoding="utf-8")
+        return dest
+
+
+CORPUS = (
+    Mutant("trigger_dropped", UP,
+           r"CREATE TRIGGER trg_lightrag_doc_chunks_register_insert[^;]*;", "", "registration"),
+    Mutant("trigger_fires_only_on_insert", UP,
+           r"CREATE TRIGGER trg_lightrag_doc_full_register_update[^;]*;", "", "registration"),
+    Mutant("kb_never_registered", UP,
+           r"INSERT INTO knowledge_bases \(tenant_id, kb_id, name\)\s+SELECT DISTINCT[^;]*;",
+           "", "registration"),
+    Mutant("no_cascade_on_tenant_delete", UP,
+           r"ON DELETE CASCADE(\s+DEFERRABLE INITIALLY DEFERRED)", r"\1", "registration"),
+    Mutant("split_part_on_the_wrong_part", UP,
+           r"split_part\(workspace, ':', 1\)", "split_part(workspace, ':', 2)", "extraction"),
+    Mutant("kb_cut_at_the_second_colon", UP,
+           r"substr\(workspace, strpos\(workspace, ':'\) \+ 1\)", "split_part(workspace, ':', 2)",
+           "isolation"),
+    Mutant("missing_on_conflict", UP,
+           r"ORDER BY 1\s+ON CONFLICT DO NOTHING;", "ORDER BY 1;", "isolation"),
+    Mutant("format_check_dropped", UP,
+           r",\s+ADD CONSTRAINT lightrag_doc_full_workspace_format\s+CHECK \([^\n]*\);", ";",
+           "bad_input"),
+    Mutant("public_tenant_grants_any_role", UP,
+           r"RETURN p_required_role = 'viewer'\s+AND EXISTS", "RETURN EXISTS", "access"),
+    Mutant("unknown_role_passes", UP,
+           r"IF v_required IS NULL THEN\s+RETURN false;\s+END IF;",
+           "v_required := COALESCE(v_required, 0);", "access"),
+    Mutant("tenant_indexes_dropped", UP,
+           r"CREATE INDEX idx_lightrag_doc_chunks_tenant ON[^;]*;\s*"
+           r"CREATE INDEX idx_lightrag_doc_chunks_tenant_kb ON[^;]*;", "", "indexes_serve"),
+    Mutant("down_forgets_a_column", DOWN,
+           r",\s+ADD COLUMN kb_id VARCHAR\(255\) GENERATED ALWAYS AS \(CASE[^\n]*STORED;", ";",
+           "round_trip"),
+    Mutant("down_keeps_the_format_check", DOWN,
+           r",\s+DROP CONSTRAINT lightrag_doc_full_workspace_format;", ";", "round_trip"),
+    Mutant("init_script_drifts_from_chain", INIT_HEAD,
+           r"CREATE INDEX idx_lightrag_vdb_entity_tenant_kb ON[^;]*;", "", "init_equals_chain"),
+)
