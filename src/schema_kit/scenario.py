@@ -138,11 +138,15 @@ def _init(templates: Templates, version: str) -> list[str]:
     return problems
 
 
+def _data_detector(name: str) -> Callable[[Templates, str, int], list[Any]]:
+    def run(templates: Templates, version: str, dim: int) -> list[Any]:
+        return [name] if name in _data(templates, version, dim) else []
+
+    return run
+
+
 DETECTORS: dict[str, Callable[[Templates, str, int], list[Any]]] = {
-    **{
-        name: (lambda t, v, d, n=name: [n] if n in _data(t, v, d) else [])
-        for name in DATA_INVARIANTS
-    },
+    **{name: _data_detector(name) for name in DATA_INVARIANTS},
     "access": lambda t, v, d: _access(t, v),
     "round_trip": lambda t, v, d: _round_trip(t, v),
     "indexes_serve": lambda t, v, d: _indexes(t, v),
