@@ -7,6 +7,7 @@ Exit codes: 0 success, 1 a difference or failed check was found, 2 bad input or 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -49,6 +50,15 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("diff", help="compare two snapshots (JSON files or DSNs); exit 1 if unequal")
     p.add_argument("left")
     p.add_argument("right")
+    p = sub.add_parser("verify", help="provision a server and check every invariant of the chain")
+    _common(p, dsn=False)
+    p.add_argument("--backend", help="auto|container|embedded|dsn (env SCHEMA_KIT_BACKEND)")
+    p.add_argument("--dsn", help="an existing server to create scratch databases on (backend dsn)")
+    p.add_argument("--profile", default="thorough", help="Hypothesis profile: ci|dev|thorough")
+    p.add_argument("--report", default="schema-kit-report", help="directory for the reports")
+    p = sub.add_parser("audit", help="read-only check of a live database (exit 1 on findings)")
+    _common(p)
+    p.add_argument("--backend", help="where the reference catalog is built (default auto)")
     p = sub.add_parser("build-image", help="build the local PostgreSQL 16 + pgvector image")
     p.add_argument("--force", action="store_true", help="rebuild even if the tag exists")
     return parser
@@ -163,6 +173,75 @@ def _diff(args: argparse.Namespace) -> int:
     return 1 if lines else 0
 
 
+def _verify(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from schema_kit.harness import Harness
+    from schema_kit.profiles import PROFILES, load_profile, register_profiles
+    from schema_kit.reports import write_reports
+    from schema_kit.verify import run_verification
+
+    explicit = {
+        "backend": args.backend or ("dsn" if args.dsn else None),
+        "dsn": args.dsn,
+        "sql_dir": args.sql_dir,
+        "vector_dim": args.vector_dim,
+    }
+    settings = settings_from(explicit, {})
+    discover(settings.sql_dir)
+    if args.profile not in PROFILES:
+        raise ConfigError(f"profile={args.profile!r} must be one of {', '.join(PROFILES)}")
+    report = Path(args.report).resolve()
+    register_profiles(report / ".hypothesis")
+    profile = load_profile(args.profile)
+    os.environ["SCHEMA_KIT_REPLAY_DIR"] = str(report / "replays")
+    console = Console(stderr=True)
+    harness = Harness(settings)
+    try:
+        with console.status("provisioning PostgreSQL …") as status:
+
+            def say(message: str) -> None:
+                console.log(message)
+                status.update(message + " …")
+
+            verification = run_verification(harness, profile, say)
+    finally:
+        harness.close()
+    paths = write_reports(verification, report)
+    for check in verification.checks:
+        mark = "[green]holds[/]" if check.holds else "[red bold]FAILS[/]"
+        console.print(f"  {check.name:<36} {mark}  {check.elapsed_s:6.2f} s")
+    verdict = "every invariant holds" if verification.holds else "INVARIANTS FAIL"
+    console.print(f"{verdict} at {verification.head} ({verification.elapsed_s:.1f} s); "
+                  f"reports: {', '.join(str(p) for p in paths)}")
+    return 0 if verification.holds else 1
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from schema_kit.audit import run_audit
+    from schema_kit.harness import Harness
+
+    settings = _checked(args)
+    # The reference server is never the audited one: SCHEMA_KIT_DSN names the target here.
+    env = {k: v for k, v in os.environ.items() if k != "SCHEMA_KIT_DSN"}
+    if env.get("SCHEMA_KIT_BACKEND") == "dsn":
+        env.pop("SCHEMA_KIT_BACKEND")
+    reference = Harness(settings_from(
+        {"backend": args.backend, "sql_dir": args.sql_dir, "vector_dim": args.vector_dim},
+        {}, env))
+    try:
+        result = run_audit(settings.dsn, settings.sql_dir, reference.templates, _say)
+    finally:
+        reference.close()
+    print(f"audit of {result.target}: version {result.version or 'none'}")
+    for note in result.notes:
+        print(f"  note: {note}")
+    for finding in result.findings:
+        print(f"  {finding.kind}: {finding.detail}")
+    print(f"{len(result.findings)} finding(s)" if result.findings else "no findings")
+    return 0 if result.clean else 1
+
+
 def _build_image(args: argparse.Namespace) -> int:
     from schema_kit.provision.image import build_local_image
 
@@ -176,6 +255,8 @@ _COMMANDS = {
     "status": _status,
     "snapshot": _snapshot,
     "diff": _diff,
+    "verify": _verify,
+    "audit": _audit,
     "build-image": _build_image,
 }
 

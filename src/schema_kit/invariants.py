@@ -21,6 +21,7 @@ from schema_kit.workspace import Model, parse
 __all__ = [
     "Check",
     "InvariantError",
+    "all_rows",
     "assert_holds",
     "extraction",
     "isolation",
@@ -58,7 +59,8 @@ class Check:
         return conn.execute(self.query).fetchall()
 
 
-def _all_rows() -> sql.Composed:
+def all_rows() -> sql.Composed:
+    """Every row of every data table as (tbl, workspace, id, tenant_id, kb_id)."""
     parts = [
         sql.SQL(
             "SELECT {name}::text AS tbl, workspace::text AS workspace, id::text AS id, "
@@ -88,7 +90,7 @@ def extraction(sent: Iterable[str]) -> Check:
         "FROM r JOIN e ON e.workspace = r.workspace "
         "WHERE (r.tenant_id, r.kb_id) IS DISTINCT FROM (e.tenant_id, e.kb_id) ORDER BY 1, 2, 3"
     ).format(
-        rows=_all_rows(),
+        rows=all_rows(),
         ws=_array(w for w, _ in accepted),
         tenants=_array(p.tenant_id for _, p in accepted),
         kbs=_array(p.kb_id for _, p in accepted),
@@ -118,7 +120,7 @@ def registration(model: Model) -> Check:
         "FROM ek WHERE NOT EXISTS (SELECT 1 FROM knowledge_bases k "
         "WHERE k.tenant_id = ek.tenant_id AND k.kb_id = ek.kb_id) ORDER BY 1, 2, 3, 4"
     ).format(
-        rows=_all_rows(),
+        rows=all_rows(),
         tenants=_array(sorted(model.tenants)),
         kt=_array(k.tenant_id for k in kbs),
         kk=_array(k.kb_id for k in kbs),
@@ -156,7 +158,7 @@ def isolation(model: Model) -> Check:
         "AND coalesce(a.kb_id, '') = coalesce(e.kb_id, '') WHERE a.n IS DISTINCT FROM e.n "
         "ORDER BY 1, 2, 3"
     ).format(
-        rows=_all_rows(),
+        rows=all_rows(),
         et=_array(t for t, _ in keys),
         ek=_array(k for _, k in keys),
         en=sql.SQL("ARRAY[{}]").format(sql.SQL(", ").join(sql.Literal(per_kb[k]) for k in keys)),
@@ -179,7 +181,7 @@ def refused_rows(sent: Iterable[str]) -> Check:
     query = sql.SQL(
         "WITH r AS ({rows}) SELECT tbl, workspace, id, tenant_id, kb_id FROM r "
         "WHERE workspace = ANY({refused}) ORDER BY 1, 2, 3"
-    ).format(rows=_all_rows(), refused=_array(refused))
+    ).format(rows=all_rows(), refused=_array(refused))
     return Check(
         "bad_input",
         "a workspace without a non-empty tenant and kb is refused (SQLSTATE class 22/23) "

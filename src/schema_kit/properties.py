@@ -1,0 +1,100 @@
+"""The Hypothesis properties, as library code: pytest's tests and ``schema-kit verify`` both
+run these, so a release is verified by exactly the checks CI runs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from hypothesis import HealthCheck, given, settings
+from hypothesis.stateful import run_state_machine_as_test
+
+from schema_kit.databases import Database
+from schema_kit.harness import Harness
+from schema_kit.invariants import InvariantError
+from schema_kit.session import WriteSession
+from schema_kit.stateful import machine_for
+from schema_kit.strategies import Batch, batches
+
+__all__ = ["PropertyResult", "check_batch", "run_batch_property", "run_stateful"]
+
+SUPPRESS = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+
+
+def check_batch(
+    conn: psycopg.Connection[Any], version: str, vector_dim: int, batch: Batch,
+    names: Sequence[str],
+) -> WriteSession:
+    """Write ``batch`` as LightRAG would, check the named invariants, roll everything back."""
+    session = WriteSession(conn, version, vector_dim)
+    try:
+        session.write(batch)
+        session.check(*names)
+        return session
+    finally:
+        conn.rollback()
+
+
+@dataclass(frozen=True)
+class PropertyResult:
+    name: str
+    holds: bool
+    examples: int
+    rows: int
+    elapsed_s: float
+    failure: str = ""
+    replay: str = ""
+
+
+def _result(
+    name: str, start: float, counts: list[int], error: InvariantError | None
+) -> PropertyResult:
+    elapsed = time.perf_counter() - start
+    if error is None:
+        return PropertyResult(name, True, len(counts), sum(counts), elapsed)
+    replay = error.replay.rsplit(" -f ", 1)[-1]
+    return PropertyResult(name, False, len(counts), sum(counts), elapsed, str(error), replay)
+
+
+def run_batch_property(
+    name: str, db: Database, version: str, vector_dim: int, max_examples: int | None = None,
+) -> PropertyResult:
+    """Hypothesis over multi-tenant batches for one invariant, with the current profile."""
+    counts: list[int] = []
+    start = time.perf_counter()
+    with db.connect() as conn:
+        overrides: dict[str, Any] = {"suppress_health_check": SUPPRESS}
+        if max_examples is not None:
+            overrides["max_examples"] = max_examples
+
+        @settings(**overrides)
+        @given(batch=batches())
+        def prop(batch: Batch) -> None:
+            counts.append(check_batch(conn, version, vector_dim, batch, [name]).checked_rows())
+
+        try:
+            prop()
+        except InvariantError as exc:
+            return _result(name, start, counts, exc)
+    return _result(name, start, counts, None)
+
+
+def run_stateful(
+    harness: Harness, version: str, max_examples: int | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> PropertyResult:
+    """The LightRAG workload state machine; a failure carries its replay."""
+    start = time.perf_counter()
+    overrides: dict[str, Any] = {"suppress_health_check": SUPPRESS}
+    if max_examples is not None:
+        overrides["max_examples"] = max_examples
+    try:
+        run_state_machine_as_test(machine_for(harness, version), settings=settings(**overrides))
+    except InvariantError as exc:
+        return _result("stateful", start, [], exc)
+    examples = overrides.get("max_examples", settings.default.max_examples)
+    return PropertyResult("stateful", True, int(examples), 0, time.perf_counter() - start)
