@@ -17,6 +17,7 @@ import psycopg
 
 from schema_kit.config import Settings, settings_from
 from schema_kit.connect import connect, redact
+from schema_kit.databases import SCRATCH_COMMENT
 from schema_kit.errors import ConfigError, SchemaKitError
 from schema_kit.inspect import Snapshot, take_snapshot
 from schema_kit.migrations import Migrator, discover
@@ -39,9 +40,13 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("migrate", help="apply migrations up (or down) to a version")
     _common(p)
     p.add_argument("--to", default="head", help="target version (default head; 'base' = none)")
+    p.add_argument("--allow-data-loss", action="store_true",
+                   help="allow down scripts on a database that is not a schema_kit scratch one")
     p = sub.add_parser("rollback", help="run down scripts until the database is at --to")
     _common(p)
     p.add_argument("--to", required=True, help="version to roll back to ('base' = none)")
+    p.add_argument("--allow-data-loss", action="store_true",
+                   help="allow down scripts on a database that is not a schema_kit scratch one")
     p = sub.add_parser("status", help="applied and pending migrations, checksum state")
     _common(p)
     p = sub.add_parser("snapshot", help="write the catalog snapshot of a database as JSON")
@@ -98,6 +103,15 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _is_scratch(conn: psycopg.Connection[Any]) -> bool:
+    row = conn.execute(
+        "SELECT shobj_description(oid, 'pg_database') FROM pg_database "
+        "WHERE datname = current_database()"
+    ).fetchone()
+    conn.rollback()
+    return bool(row) and row[0] == SCRATCH_COMMENT
+
+
 def _migrate(args: argparse.Namespace, *, down_only: bool) -> int:
     settings = _checked(args)
     with connect(settings.dsn) as conn:
@@ -109,6 +123,14 @@ def _migrate(args: argparse.Namespace, *, down_only: bool) -> int:
                     f"rollback --to {args.to}: the database is at {current or 'base'}, "
                     "below the target; use migrate --to to go up"
                 )
+        downs = [m for m, d in migrator.plan(args.to) if d == "down"]
+        if downs and not args.allow_data_loss and not _is_scratch(conn):
+            raise ConfigError(
+                f"refusing to run down scripts ({', '.join(str(m.version) for m in downs)}) on "
+                f"{redact(settings.dsn)}: it is not a schema_kit scratch database and down "
+                "scripts drop columns and tables with their data; pass --allow-data-loss if "
+                "you mean it"
+            )
         steps = migrator.migrate(args.to, progress=lambda m: _say(f"  {m}"))
         now = migrator.current()
     if not steps:

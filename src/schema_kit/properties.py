@@ -93,8 +93,11 @@ def run_stateful(
     if max_examples is not None:
         overrides["max_examples"] = max_examples
     try:
-        run_state_machine_as_test(machine_for(harness, version), settings=settings(**overrides))
+        run_state_machine_as_test(  # type: ignore[no-untyped-call]
+            machine_for(harness, version), settings=settings(**overrides)
+        )
     except InvariantError as exc:
         return _result("stateful", start, [], exc)
-    examples = overrides.get("max_examples", settings.default.max_examples)
+    current = settings.default
+    examples = overrides.get("max_examples", current.max_examples if current else 0)
     return PropertyResult("stateful", True, int(examples), 0, time.perf_counter() - start)

@@ -55,7 +55,8 @@ def _junit(verification: Verification) -> bytes:
             failure = ET.SubElement(case, "failure", message=check.failure.splitlines()[0][:200]
                                     if check.failure else "failed")
             failure.text = check.failure + (f"\nreplay: {check.replay}" if check.replay else "")
-    return ET.tostring(suite, encoding="utf-8", xml_declaration=True)
+    text: bytes = ET.tostring(suite, encoding="utf-8", xml_declaration=True)
+    return text
 
 
 def _markdown(verification: Verification) -> str:

@@ -126,7 +126,7 @@ def run_verification(
         str(chain[-1].version), profile,
     )
     say(f"chain 1 .. {verification.head} on {server.backend} PostgreSQL {harness.server_version}")
-    with _timed(verification.checks, "chain applies", "migration") as result:
+    with _timed(verification.checks, "chain applies", "migration"):
         harness.templates.template("head")
     if verification.checks[-1].holds:
         _detectors(verification, harness, say)
