@@ -64,6 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("audit", help="read-only check of a live database (exit 1 on findings)")
     _common(p)
     p.add_argument("--backend", help="where the reference catalog is built (default auto)")
+    sub.add_parser("bench-report", add_help=False,
+                   help="markdown ratio table + PNG plot from pytest-benchmark JSON")
     p = sub.add_parser("build-image", help="build the local PostgreSQL 16 + pgvector image")
     p.add_argument("--force", action="store_true", help="rebuild even if the tag exists")
     return parser
@@ -284,6 +286,12 @@ _COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bench-report"]:
+        # It parses its own options; matplotlib is imported only when it draws.
+        from schema_kit.bench.report import main as bench_report
+
+        return bench_report(argv[1:])
     args = _parser().parse_args(argv)
     try:
         result: int = _COMMANDS[args.command](args)
