@@ -111,7 +111,7 @@ def _is_scratch(conn: psycopg.Connection[Any]) -> bool:
         "WHERE datname = current_database()"
     ).fetchone()
     conn.rollback()
-    return bool(row) and row[0] == SCRATCH_COMMENT
+    return row is not None and row[0] == SCRATCH_COMMENT
 
 
 def _migrate(args: argparse.Namespace, *, down_only: bool) -> int:
