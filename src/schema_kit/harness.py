@@ -23,12 +23,14 @@ class Harness:
         settings: Settings,
         tag: str | None = None,
         progress: Callable[[str], None] | None = None,
+        server: Server | None = None,
     ) -> None:
+        """``server``: reuse a running server (another harness's) instead of starting one."""
         self.settings = settings
         self.tag = tag
         self.progress = progress
         self._stack = contextlib.ExitStack()
-        self._server: Server | None = None
+        self._server: Server | None = server
         self._scratch: ScratchDatabases | None = None
         self._templates: Templates | None = None
         self._error: SchemaKitError | None = None
@@ -46,13 +48,14 @@ class Harness:
         if self._server is None:
             try:
                 self._server = self._stack.enter_context(provision(self.settings))
-                with connect(self._server.dsn, autocommit=True) as conn:
-                    row = conn.execute("SHOW server_version").fetchone()
-                self.server_version = row[0] if row else "?"
             except SchemaKitError as exc:
                 self._error = exc
                 self.close()
                 raise
+        if not self.server_version:
+            with connect(self._server.dsn, autocommit=True) as conn:
+                row = conn.execute("SHOW server_version").fetchone()
+            self.server_version = row[0] if row else "?"
         return self._server
 
     @property

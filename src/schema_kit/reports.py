@@ -8,17 +8,14 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+from schema_kit.safety import to_markdown
 from schema_kit.verify import Verification
 
 __all__ = ["write_reports"]
 
 
 def _safety_dicts(verification: Verification) -> list[dict[str, Any]]:
-    out = []
-    for item in verification.safety:
-        to_dict = getattr(item, "to_dict", None)
-        out.append(to_dict() if callable(to_dict) else dataclasses.asdict(item))
-    return out
+    return [item.to_dict() for item in verification.safety]
 
 
 def _json(verification: Verification) -> str:
@@ -83,9 +80,7 @@ def _markdown(verification: Verification) -> str:
             lines += ["", f"Replay: `psql -v vector_dim=… -f {c.replay}` on a fresh database."]
     if verification.safety:
         lines += ["", "## Migration safety (measured while each up migration ran on data)", ""]
-        to_markdown = getattr(__import__("schema_kit.safety").safety, "to_markdown", None)
-        if callable(to_markdown):
-            lines.append(str(to_markdown(verification.safety)))
+        lines.append(to_markdown(verification.safety))
     return "\n".join(lines) + "\n"
 
 

@@ -17,6 +17,7 @@ from schema_kit.errors import MigrationError
 from schema_kit.harness import Harness
 from schema_kit.migrations import discover
 from schema_kit.properties import run_batch_property, run_stateful
+from schema_kit.safety import MigrationSafety, measure_chain
 from schema_kit.scenario import DATA_INVARIANTS, DETECTORS, detect
 
 __all__ = ["CheckResult", "Verification", "run_verification"]
@@ -44,7 +45,7 @@ class Verification:
     head: str
     profile: str
     checks: list[CheckResult] = field(default_factory=list)
-    safety: list[Any] = field(default_factory=list)
+    safety: list[MigrationSafety] = field(default_factory=list)
     elapsed_s: float = 0.0
 
     @property
@@ -76,21 +77,24 @@ def _detectors(verification: Verification, harness: Harness, say: Callable[[str]
                 result.failure = "\n".join(str(f) for f in found[:20])
 
 
-def _properties(verification: Verification, harness: Harness, say: Callable[[str], None]) -> None:
+def _properties(
+    verification: Verification, harness: Harness, say: Callable[[str], None],
+    max_examples: int | None,
+) -> None:
     dim = harness.settings.vector_dim
     db = harness.templates.clone("head", purpose="verify")
     try:
         for name in DATA_INVARIANTS:
             say(f"property: {name}")
             with _timed(verification.checks, f"{name} (property)", "property") as result:
-                found = run_batch_property(name, db, "head", dim)
+                found = run_batch_property(name, db, "head", dim, max_examples)
                 result.holds, result.examples, result.rows = found.holds, found.examples, found.rows
                 result.failure, result.replay = found.failure, found.replay
     finally:
         harness.scratch.drop(db.name)
     say("property: stateful LightRAG workload")
     with _timed(verification.checks, "stateful workload (property)", "property") as result:
-        found = run_stateful(harness, "head")
+        found = run_stateful(harness, "head", max_examples)
         result.holds, result.examples = found.holds, found.examples
         result.failure, result.replay = found.failure, found.replay
 
@@ -109,15 +113,17 @@ def _concurrency(verification: Verification, harness: Harness, say: Callable[[st
 
 def _safety(verification: Verification, harness: Harness, say: Callable[[str], None]) -> None:
     say("migration safety")
-    from schema_kit import safety
-
-    verification.safety = list(safety.measure_chain(harness.templates))
+    verification.safety = measure_chain(harness.templates)
 
 
 def run_verification(
-    harness: Harness, profile: str, say: Callable[[str], None] = lambda _: None
+    harness: Harness, profile: str, say: Callable[[str], None] = lambda _: None,
+    max_examples: int | None = None,
 ) -> Verification:
-    """Run everything; never raises for a failing invariant (the result says so)."""
+    """Run everything; never raises for a failing invariant (the result says so).
+
+    ``max_examples`` caps the Hypothesis examples below the profile's (tests use it).
+    """
     start = time.perf_counter()
     chain = discover(harness.settings.sql_dir)
     server = harness.server
@@ -130,7 +136,7 @@ def run_verification(
         harness.templates.template("head")
     if verification.checks[-1].holds:
         _detectors(verification, harness, say)
-        _properties(verification, harness, say)
+        _properties(verification, harness, say, max_examples)
         _concurrency(verification, harness, say)
         _safety(verification, harness, say)
     verification.elapsed_s = time.perf_counter() - start
