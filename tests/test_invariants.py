@@ -18,6 +18,7 @@ from schema_kit.databases import Database
 from schema_kit.harness import Harness
 from schema_kit.invariants import InvariantError
 from schema_kit.migrations import Migrator, discover
+from schema_kit.profiles import STATEFUL_EXAMPLES
 from schema_kit.properties import check_batch
 from schema_kit.schema import DATA_TABLES, columns_of, table_checksums
 from schema_kit.session import WriteSession, reset
@@ -223,7 +224,7 @@ def test_stateful_lightrag_workload(version: str, schema_kit_harness: Harness) -
         machine,
         settings=settings(
             suppress_health_check=_SUPPRESS,
-            max_examples=max(3, settings.default.max_examples // 2),
+            max_examples=STATEFUL_EXAMPLES.get(settings.get_current_profile_name(), 7),
             **({"phases": phases} if phases else {}),
         ),
     )

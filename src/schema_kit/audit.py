@@ -18,6 +18,7 @@ from schema_kit.databases import Templates
 from schema_kit.inspect import Snapshot, take_snapshot
 from schema_kit.invariants import all_rows, extraction, refused_rows
 from schema_kit.migrations import Migration, Version, discover
+from schema_kit.schema import tenant_tables
 
 __all__ = ["AuditResult", "Finding", "run_audit"]
 
@@ -98,14 +99,16 @@ _ORPHANS = (
 
 
 def _data(result: AuditResult, conn: psycopg.Connection[Any], snapshot: Snapshot) -> None:
-    if "public.lightrag_doc_full.tenant_id" not in snapshot["columns"]:
+    tables = tenant_tables(conn)
+    if not tables:
         result.notes.append("no tenant columns at this version: data checks skipped")
         return
-    rows = all_rows()
+    result.notes.append(f"{len(tables)} tables under the tenant contract: {', '.join(tables)}")
+    rows = all_rows(tables)
     workspaces = [r[0] for r in conn.execute(
         sql.SQL("SELECT DISTINCT workspace FROM ({}) r").format(rows)).fetchall()]
-    for kind, check in (("extraction", extraction(workspaces)),
-                        ("refused workspace stored", refused_rows(workspaces))):
+    for kind, check in (("extraction", extraction(workspaces, tables)),
+                        ("refused workspace stored", refused_rows(workspaces, tables))):
         for row in check.violations(conn):
             result.findings.append(Finding(kind, " | ".join(map(repr, row))))
     for kind, query in (("unregistered tenant/kb", _UNREGISTERED), ("shared partition", _SHARED)):

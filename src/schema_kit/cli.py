@@ -30,6 +30,8 @@ def _common(parser: argparse.ArgumentParser, *, dsn: bool = True) -> None:
         parser.add_argument("--dsn", help="target database (env SCHEMA_KIT_DSN)")
     parser.add_argument("--sql-dir", help="migrations dir (env SCHEMA_KIT_SQL_DIR)")
     parser.add_argument("--vector-dim", help="VECTOR dimension (env SCHEMA_KIT_VECTOR_DIM)")
+    parser.add_argument("--vector-suffix", help="LightRAG's vector table suffix, "
+                        "<model>_<dim>d (env SCHEMA_KIT_VECTOR_SUFFIX)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -76,6 +78,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         "dsn": getattr(args, "dsn", None),
         "sql_dir": getattr(args, "sql_dir", None),
         "vector_dim": getattr(args, "vector_dim", None),
+        "vector_suffix": getattr(args, "vector_suffix", None),
     }
     return settings_from(explicit, {})
 
@@ -90,7 +93,7 @@ def _target_dsn(settings: Settings) -> str:
 
 
 def _migrator(conn: psycopg.Connection[Any], settings: Settings) -> Migrator:
-    return Migrator(conn, discover(settings.sql_dir), {"vector_dim": settings.vector_dim})
+    return Migrator(conn, discover(settings.sql_dir), settings.migration_params)
 
 
 def _checked(args: argparse.Namespace) -> Settings:
@@ -210,6 +213,7 @@ def _verify(args: argparse.Namespace) -> int:
         "dsn": args.dsn,
         "sql_dir": args.sql_dir,
         "vector_dim": args.vector_dim,
+        "vector_suffix": args.vector_suffix,
     }
     settings = settings_from(explicit, {})
     discover(settings.sql_dir)
@@ -251,8 +255,8 @@ def _audit(args: argparse.Namespace) -> int:
     if env.get("SCHEMA_KIT_BACKEND") == "dsn":
         env.pop("SCHEMA_KIT_BACKEND")
     reference = Harness(settings_from(
-        {"backend": args.backend, "sql_dir": args.sql_dir, "vector_dim": args.vector_dim},
-        {}, env))
+        {"backend": args.backend, "sql_dir": args.sql_dir, "vector_dim": args.vector_dim,
+         "vector_suffix": args.vector_suffix}, {}, env))
     try:
         result = run_audit(settings.dsn, settings.sql_dir, reference.templates, _say)
     finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +62,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("image", "container image with PostgreSQL + pgvector", ""),
     Option("sql_dir", "directory holding migrations/ and init-postgres.sql", ""),
     Option("vector_dim", "dimension of the VECTOR columns", "1024"),
+    Option("vector_suffix", "LightRAG's vector table suffix <model>_<dim>d (3.2.0; empty: "
+           "plain LIGHTRAG_VDB_* names)", ""),
     Option("db_prefix", "name prefix of the scratch databases the harness creates", "schema_kit_"),
     Option("bench_rows", "rows loaded for the benchmarks (10000, 100000, 1000000, ...)", "10000"),
 )
@@ -83,6 +86,7 @@ class Settings:
     image: str = ""
     sql_dir: Path = dataclasses.field(default_factory=default_sql_dir)
     vector_dim: int = 1024
+    vector_suffix: str = ""
     db_prefix: str = "schema_kit_"
     bench_rows: int = 10_000
 
@@ -98,6 +102,11 @@ class Settings:
             )
         if not 1 <= self.vector_dim <= 16000:
             raise ConfigError(f"vector_dim={self.vector_dim} must be between 1 and 16000")
+        if not re.fullmatch(r"[a-z0-9_]{0,40}", self.vector_suffix):
+            raise ConfigError(
+                f"vector_suffix={self.vector_suffix!r} must be 0-40 lowercase letters, digits "
+                "or '_': LightRAG's <model name>_<dim>d, e.g. text_embedding_3_large_3072d"
+            )
         if not 100 <= self.bench_rows <= 100_000_000:
             raise ConfigError(f"bench_rows={self.bench_rows} must be between 100 and 100000000")
         prefix_ok = self.db_prefix and self.db_prefix.replace("_", "a").isalnum()
@@ -105,6 +114,11 @@ class Settings:
             raise ConfigError(
                 f"db_prefix={self.db_prefix!r} must be 1-30 lowercase letters, digits or '_'"
             )
+
+    @property
+    def migration_params(self) -> dict[str, int | str]:
+        """The psql variables the migrations take (``:vector_dim``, ``:'vector_suffix'``)."""
+        return {"vector_dim": self.vector_dim, "vector_suffix": self.vector_suffix}
 
     @property
     def resolved_image(self) -> str:

@@ -118,7 +118,7 @@ class Templates:
         self,
         scratch: ScratchDatabases,
         sql_dir: Path,
-        params: dict[str, int],
+        params: dict[str, int | str],
         progress: Callable[[str], None] | None = None,
     ) -> None:
         self.scratch = scratch

@@ -65,8 +65,8 @@ class Harness:
         return self._scratch
 
     @property
-    def params(self) -> dict[str, int]:
-        return {"vector_dim": self.settings.vector_dim}
+    def params(self) -> dict[str, int | str]:
+        return self.settings.migration_params
 
     @property
     def templates(self) -> Templates:

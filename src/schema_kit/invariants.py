@@ -59,14 +59,18 @@ class Check:
         return conn.execute(self.query).fetchall()
 
 
-def all_rows() -> sql.Composed:
-    """Every row of every data table as (tbl, workspace, id, tenant_id, kb_id)."""
+def all_rows(tables: Sequence[str] = DATA_TABLES) -> sql.Composed:
+    """Every row of every data table as (tbl, workspace, id, tenant_id, kb_id).
+
+    ``tables`` defaults to the seed's 9; pass ``schema.tenant_tables(conn)`` to cover every
+    table under the contract in that database (3.2.0 and LightRAG add some).
+    """
     parts = [
         sql.SQL(
             "SELECT {name}::text AS tbl, workspace::text AS workspace, id::text AS id, "
             "tenant_id::text AS tenant_id, kb_id::text AS kb_id FROM {table}"
         ).format(name=sql.Literal(t), table=sql.Identifier(t))
-        for t in DATA_TABLES
+        for t in tables
     ]
     return sql.SQL(" UNION ALL ").join(parts)
 
@@ -79,7 +83,7 @@ def _storable(workspaces: Iterable[str]) -> list[str]:
     return sorted(w for w in workspaces if "\x00" not in w)
 
 
-def extraction(sent: Iterable[str]) -> Check:
+def extraction(sent: Iterable[str], tables: Sequence[str] = DATA_TABLES) -> Check:
     """Every row's (tenant_id, kb_id) equals the oracle's parse of its workspace."""
     accepted = [(w, p) for w in _storable(sent) if (p := parse(w)) is not None]
     query = sql.SQL(
@@ -90,7 +94,7 @@ def extraction(sent: Iterable[str]) -> Check:
         "FROM r JOIN e ON e.workspace = r.workspace "
         "WHERE (r.tenant_id, r.kb_id) IS DISTINCT FROM (e.tenant_id, e.kb_id) ORDER BY 1, 2, 3"
     ).format(
-        rows=all_rows(),
+        rows=all_rows(tables),
         ws=_array(w for w, _ in accepted),
         tenants=_array(p.tenant_id for _, p in accepted),
         kbs=_array(p.kb_id for _, p in accepted),
@@ -98,7 +102,7 @@ def extraction(sent: Iterable[str]) -> Check:
     return Check("extraction", "(tenant_id, kb_id) = the oracle's parse of workspace", query)
 
 
-def registration(model: Model) -> Check:
+def registration(model: Model, tables: Sequence[str] = DATA_TABLES) -> Check:
     """Every row's tenant and kb are registered; the registry holds nothing else."""
     kbs = sorted(model.kbs)
     query = sql.SQL(
@@ -120,7 +124,7 @@ def registration(model: Model) -> Check:
         "FROM ek WHERE NOT EXISTS (SELECT 1 FROM knowledge_bases k "
         "WHERE k.tenant_id = ek.tenant_id AND k.kb_id = ek.kb_id) ORDER BY 1, 2, 3, 4"
     ).format(
-        rows=all_rows(),
+        rows=all_rows(tables),
         tenants=_array(sorted(model.tenants)),
         kt=_array(k.tenant_id for k in kbs),
         kk=_array(k.kb_id for k in kbs),
@@ -133,7 +137,7 @@ def registration(model: Model) -> Check:
     )
 
 
-def isolation(model: Model) -> Check:
+def isolation(model: Model, tables: Sequence[str] = DATA_TABLES) -> Check:
     """Partitions are disjoint, cover every row, and hold exactly the oracle's rows."""
     per_kb: dict[tuple[str, str], int] = {}
     for p in model.rows.values():
@@ -158,7 +162,7 @@ def isolation(model: Model) -> Check:
         "AND coalesce(a.kb_id, '') = coalesce(e.kb_id, '') WHERE a.n IS DISTINCT FROM e.n "
         "ORDER BY 1, 2, 3"
     ).format(
-        rows=all_rows(),
+        rows=all_rows(tables),
         et=_array(t for t, _ in keys),
         ek=_array(k for _, k in keys),
         en=sql.SQL("ARRAY[{}]").format(sql.SQL(", ").join(sql.Literal(per_kb[k]) for k in keys)),
@@ -175,13 +179,13 @@ def isolation(model: Model) -> Check:
     )
 
 
-def refused_rows(sent: Iterable[str]) -> Check:
+def refused_rows(sent: Iterable[str], tables: Sequence[str] = DATA_TABLES) -> Check:
     """No row carries a workspace the contract refuses."""
     refused = [w for w in _storable(sent) if parse(w) is None]
     query = sql.SQL(
         "WITH r AS ({rows}) SELECT tbl, workspace, id, tenant_id, kb_id FROM r "
         "WHERE workspace = ANY({refused}) ORDER BY 1, 2, 3"
-    ).format(rows=all_rows(), refused=_array(refused))
+    ).format(rows=all_rows(tables), refused=_array(refused))
     return Check(
         "bad_input",
         "a workspace without a non-empty tenant and kb is refused (SQLSTATE class 22/23) "

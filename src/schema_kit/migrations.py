@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,8 +18,10 @@ from typing import Any
 import psycopg
 
 from schema_kit.errors import MigrationError
+from schema_kit.sqlparams import DEFAULT_PARAMS, Params, render
 
 __all__ = [
+    "DEFAULT_PARAMS",
     "Applied",
     "Migration",
     "Migrator",
@@ -31,8 +33,6 @@ __all__ = [
 ]
 
 _FILE = re.compile(r"^(?P<version>\d+\.\d+\.\d+)_(?P<name>[a-z0-9_]+)\.(?P<dir>up|down)\.sql$")
-# psql variable syntax, so a human can replay a file with `psql -v vector_dim=1024 -f`.
-_PARAM = re.compile(r"(?<![:\w]):(?P<name>[a-z_][a-z0-9_]*)\b")
 # Serialises concurrent migrators on one database (arbitrary constant: 'schemakt').
 _LOCK_KEY = 0x736368656D616B74
 
@@ -145,22 +145,9 @@ def discover(sql_dir: Path) -> list[Migration]:
     return migrations
 
 
-def render(text: str, params: Mapping[str, int]) -> str:
-    """Substitute psql-style ``:name`` parameters whose name is known; only integers are accepted.
-
-    Like psql, an unknown ``:name`` is left as written (a comment may say ``a:b``).
-    """
-
-    def sub(match: re.Match[str]) -> str:
-        name = match["name"]
-        return str(int(params[name])) if name in params else match[0]
-
-    return _PARAM.sub(sub, text)
-
-
-def apply_script(conn: psycopg.Connection[Any], path: Path, params: Mapping[str, int]) -> None:
+def apply_script(conn: psycopg.Connection[Any], path: Path, params: Params) -> None:
     """Run one SQL file (e.g. ``init-postgres.sql``) in one transaction."""
-    body = render(Path(path).read_text(encoding="utf-8"), params)
+    body = render(Path(path).read_text(encoding="utf-8"), {**DEFAULT_PARAMS, **params})
     try:
         with conn.transaction():
             conn.execute(body.encode())
@@ -178,11 +165,11 @@ class Migrator:
         self,
         conn: psycopg.Connection[Any],
         migrations: Sequence[Migration],
-        params: Mapping[str, int],
+        params: Params,
     ) -> None:
         self.conn = conn
         self.migrations = list(migrations)
-        self.params = dict(params)
+        self.params: dict[str, int | str] = {**DEFAULT_PARAMS, **params}
         self._by_version = {m.version: m for m in self.migrations}
 
     @property

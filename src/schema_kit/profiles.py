@@ -13,7 +13,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 
-__all__ = ["PROFILES", "load_profile", "register_profiles"]
+__all__ = ["PROFILES", "STATEFUL_EXAMPLES", "load_profile", "register_profiles"]
 
 # Examples are whole batches over a real server: slow per example, so no deadline, and the
 # "too slow" health check would only measure the machine.
@@ -21,8 +21,11 @@ _COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
 PROFILES = {
     "ci": {"max_examples": 15, "stateful_step_count": 12},
     "dev": {"max_examples": 5, "stateful_step_count": 8},
-    "thorough": {"max_examples": 300, "stateful_step_count": 40},
+    "thorough": {"max_examples": 300, "stateful_step_count": 25},
 }
+# A state-machine run is a fresh database and a dozen or more steps, each checked in full:
+# it gets fewer runs than a batch property does examples.
+STATEFUL_EXAMPLES = {"ci": 7, "dev": 3, "thorough": 40}
 
 
 def register_profiles(example_dir: Path | None = None) -> None:

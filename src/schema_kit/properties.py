@@ -5,12 +5,12 @@ run these, so a release is verified by exactly the checks CI runs.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from schema_kit.databases import Database
@@ -60,16 +60,24 @@ def _result(
     return PropertyResult(name, False, len(counts), sum(counts), elapsed, str(error), replay)
 
 
+def _overrides(max_examples: int | None, shrink: bool) -> dict[str, Any]:
+    overrides: dict[str, Any] = {"suppress_health_check": SUPPRESS}
+    if max_examples is not None:
+        overrides["max_examples"] = max_examples
+    if not shrink:
+        overrides["phases"] = [Phase.explicit, Phase.reuse, Phase.generate]
+    return overrides
+
+
 def run_batch_property(
     name: str, db: Database, version: str, vector_dim: int, max_examples: int | None = None,
+    shrink: bool = True,
 ) -> PropertyResult:
     """Hypothesis over multi-tenant batches for one invariant, with the current profile."""
     counts: list[int] = []
     start = time.perf_counter()
+    overrides = _overrides(max_examples, shrink)
     with db.connect() as conn:
-        overrides: dict[str, Any] = {"suppress_health_check": SUPPRESS}
-        if max_examples is not None:
-            overrides["max_examples"] = max_examples
 
         @settings(**overrides)
         @given(batch=batches())
@@ -84,14 +92,11 @@ def run_batch_property(
 
 
 def run_stateful(
-    harness: Harness, version: str, max_examples: int | None = None,
-    progress: Callable[[str], None] | None = None,
+    harness: Harness, version: str, max_examples: int | None = None, shrink: bool = True,
 ) -> PropertyResult:
     """The LightRAG workload state machine; a failure carries its replay."""
     start = time.perf_counter()
-    overrides: dict[str, Any] = {"suppress_health_check": SUPPRESS}
-    if max_examples is not None:
-        overrides["max_examples"] = max_examples
+    overrides = _overrides(max_examples, shrink)
     try:
         run_state_machine_as_test(  # type: ignore[no-untyped-call]
             machine_for(harness, version), settings=settings(**overrides)

@@ -1,12 +1,11 @@
 """Migration safety, measured while each up migration runs on a database that holds data.
 
-On a fresh scratch database, before each up migration, rows go into the data tables that
-exist at that point, so rewrites and index builds have something to touch. The migration
-then runs while a second connection polls ``pg_locks`` for the migrating backend. A changed
-``pg_class.relfilenode`` means a table was rewritten; an index that appears on a table that
-held rows was built without CONCURRENTLY, which the migrator's one transaction per file
-rules out. ACCESS EXCLUSIVE on a data table, a rewrite of one and such a build on one are
-flagged: in production each blocks LightRAG's readers or writers for as long as it lasts.
+On a fresh scratch database, rows go into the data tables that exist before each up
+migration; the migration then runs while another connection polls ``pg_locks`` for the
+migrating backend. A changed ``pg_class.relfilenode`` means a table was rewritten; an index
+that appears on a table holding rows was built without CONCURRENTLY (impossible inside the
+migrator's one transaction per file). ACCESS EXCLUSIVE on a data table, a rewrite of one and
+such a build on one are flagged: each blocks LightRAG's readers or writers while it lasts.
 """
 
 from __future__ import annotations
@@ -15,8 +14,8 @@ import re
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from dataclasses import asdict, dataclass, replace
+from typing import Any, NamedTuple
 
 import psycopg
 from psycopg import sql
@@ -38,21 +37,17 @@ _RANK = {m: i for i, m in enumerate(_MODES)}
 _SQL_MODE = {m: " ".join(re.findall("[A-Z][a-z]+", m[:-4])).upper() for m in _MODES}
 _RELS = (
     "SELECT c.oid::bigint, c.relname, c.relkind::text, c.relfilenode::bigint, "
-    "coalesce(t.relname, c.relname) FROM pg_class c LEFT JOIN pg_index i ON i.indexrelid = c.oid "
+    "coalesce(t.relname, c.relname), ARRAY(SELECT a.attname || '#' || a.attnum "
+    "FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attgenerated = 's' "
+    "AND NOT a.attisdropped) FROM pg_class c LEFT JOIN pg_index i ON i.indexrelid = c.oid "
     "LEFT JOIN pg_class t ON t.oid = i.indrelid WHERE c.relnamespace = 'public'::regnamespace "
     "AND c.relkind IN ('r', 'p', 'm', 'i', 'I', 'S')"
 )
-_COLUMNS = (
-    "SELECT c.relname, a.attnum, a.attname, a.attgenerated::text, "
-    "format_type(a.atttypid, a.atttypmod) FROM pg_attribute a JOIN pg_class c ON c.oid = "
-    "a.attrelid WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' "
-    "AND a.attnum > 0 AND NOT a.attisdropped"
-)
-# No join to pg_class here: relations the migration creates are invisible to this session
-# until it commits, so oids are resolved to names afterwards.
+# No join to pg_class: what the migration creates is invisible here until it commits, so
+# oids are named afterwards.
 _LOCKS = (
-    "SELECT relation::bigint, mode FROM pg_locks WHERE pid = %s AND locktype = 'relation' "
-    "AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    "SELECT relation::bigint, mode, granted FROM pg_locks WHERE pid = %s AND locktype = "
+    "'relation' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
 )
 
 
@@ -98,65 +93,64 @@ class MigrationSafety:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class _Rel:
+class _Rel(NamedTuple):
     name: str
     kind: str
     filenode: int
     table: str  # the indexed table for an index, else the relation itself
+    generated: list[str]  # STORED generated columns as name#attnum
 
 
-@dataclass
-class _Catalog:
-    rels: dict[int, _Rel] = field(default_factory=dict)
-    columns: dict[str, dict[int, tuple[str, str, str]]] = field(default_factory=dict)
-    rows: dict[str, int] = field(default_factory=dict)
-
-
-def _catalog(conn: psycopg.Connection[Any]) -> _Catalog:
-    cat = _Catalog()
-    for oid, name, kind, filenode, table in conn.execute(_RELS).fetchall():
-        cat.rels[int(oid)] = _Rel(name, kind, int(filenode), table)
-    for table, attnum, name, generated, typ in conn.execute(_COLUMNS).fetchall():
-        cat.columns.setdefault(table, {})[int(attnum)] = (name, generated, typ)
-    for rel in cat.rels.values():
-        if rel.kind == "r":
-            query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(rel.name))
-            row = conn.execute(query).fetchone()
-            cat.rows[rel.name] = int(row[0]) if row else 0
+def _catalog(conn: psycopg.Connection[Any]) -> tuple[dict[int, _Rel], dict[str, int]]:
+    rels = {int(r[0]): _Rel(*r[1:]) for r in conn.execute(_RELS).fetchall()}
+    rows: dict[str, int] = {}
+    for rel in (r for r in rels.values() if r.kind == "r"):
+        query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(rel.name))
+        rows[rel.name] = int((conn.execute(query).fetchone() or (0,))[0])
     conn.commit()
-    return cat
+    return rels, rows
 
 
-def _load(conn: psycopg.Connection[Any], round_no: int, rows: int) -> None:
-    present = conn.execute("SELECT relname FROM pg_class WHERE relkind = 'r' AND relnamespace = "
-                           "'public'::regnamespace AND relname = ANY(%s)", (list(DATA_TABLES),))
+def _load(conn: psycopg.Connection[Any], round_no: int, count: int, rows: dict[str, int]) -> None:
     # Only workspace and id: the one pair of columns every version of the data tables has.
-    for (table,) in present.fetchall():
+    for table in (t for t in DATA_TABLES if t in rows):
+        rows[table] += count
         conn.execute(
             sql.SQL(
                 "INSERT INTO {} (workspace, id) SELECT 'tenant' || (g %% 7) || ':kb' || (g %% 3), "
                 "%s::text || g FROM generate_series(1, %s::int) AS g"
             ).format(sql.Identifier(table)),
-            (f"r{round_no}-", rows),
+            (f"r{round_no}-", count),
         )
     conn.commit()
 
 
 class _LockMonitor:
-    """Polls the migrating backend's relation locks from its own connection, in a thread."""
+    """Polls the migrating backend's relation locks from its own connection, in a thread.
+
+    Sampling alone misses what a fast migration locks between two polls. So a third
+    connection (the gate) holds SHARE on schema_migrations, which the migrator's closing
+    INSERT must wait for; relation locks last until commit, so the poll that sees the wait
+    sees every one of them. The gate then opens; its wait is not counted in the wall time.
+    """
 
     def __init__(self, dsn: str, pid: int, interval_s: float) -> None:
-        self.pid, self.interval_s = pid, interval_s
+        self.pid, self.interval_s, self.gate_s = pid, interval_s, 0.0
         self.seen: dict[int, dict[str, list[float]]] = {}
         self.times: list[float] = []
         self.error: psycopg.Error | None = None
         self._stop, self._ready = threading.Event(), threading.Event()
         self._conn = connect(dsn, autocommit=True)
-        # A poll can never hang, so stop() always gets the thread back.
-        self._conn.execute("SET statement_timeout = '2s'")
-        self._thread = threading.Thread(target=self._run, name="schema_kit-lock-monitor",
-                                        daemon=True)
+        try:
+            # A poll can never hang, so stop() always gets the thread back.
+            self._conn.execute("SET statement_timeout = '2s'")
+            self._gate = connect(dsn)
+            self._gate.execute("LOCK TABLE schema_migrations IN SHARE MODE")
+        except BaseException:
+            self._conn.close()
+            raise
+        self._gated = True
+        self._thread = threading.Thread(target=self._run, name="schema_kit-locks", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -169,20 +163,26 @@ class _LockMonitor:
                 now = time.perf_counter()
                 rows = self._conn.execute(_LOCKS, (self.pid,)).fetchall()
                 self.times.append(now)
-                for oid, mode in rows:
+                for oid, mode, _ in (r for r in rows if r[2]):
                     self.seen.setdefault(int(oid), {}).setdefault(mode, []).append(now)
+                if self._gated and not all(r[2] for r in rows):
+                    # Nothing else on a scratch database makes the migration wait.
+                    self._gate.rollback()
+                    self._gated, self.gate_s = False, time.perf_counter() - now
                 self._ready.set()
                 if self._stop.wait(self.interval_s):
                     break
         except psycopg.Error as exc:
             self.error = exc
         finally:
+            self._gate.close()  # never leave the migration waiting on a dead monitor
             self._ready.set()
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
         self._conn.close()
+        self._gate.close()
 
     def period(self) -> float:
         span = len(self.times) - 1
@@ -203,16 +203,6 @@ class _LockMonitor:
         return tuple(replace(f, mode=_SQL_MODE.get(f.mode, f.mode)) for f in found)
 
 
-def _reason(before: dict[int, tuple[str, str, str]], after: dict[int, tuple[str, str, str]]) -> str:
-    generated = [c[0] for n, c in after.items() if n not in before and c[1] == "s"]
-    if generated:
-        return "STORED generated column " + ", ".join(generated)
-    retyped = [c[0] for n, c in after.items() if n in before and before[n][2] != c[2]]
-    if retyped:
-        return "column type changed: " + ", ".join(retyped)
-    return "table rewritten"  # e.g. a volatile default, SET LOGGED, VACUUM FULL
-
-
 def _flags(locks: Sequence[LockHeld], rewritten: Sequence[Rewrite],
            indexes: Sequence[IndexBuild]) -> tuple[str, ...]:
     flags = [
@@ -227,25 +217,16 @@ def _flags(locks: Sequence[LockHeld], rewritten: Sequence[Rewrite],
     return tuple(flags)
 
 
-def _diff(before: _Catalog, after: _Catalog) -> tuple[tuple[Rewrite, ...], tuple[IndexBuild, ...]]:
-    rewritten = tuple(
-        Rewrite(rel.name, _reason(before.columns.get(rel.name, {}),
-                                  after.columns.get(rel.name, {})), before.rows.get(rel.name, 0))
-        for oid, rel in sorted(before.rels.items(), key=lambda r: r[1].name)
-        if rel.kind in ("r", "m") and oid in after.rels and after.rels[oid].filenode != rel.filenode
-    )
-    indexes = tuple(
-        IndexBuild(rel.name, rel.table, before.rows[rel.table])
-        for oid, rel in sorted(after.rels.items(), key=lambda r: r[1].name)
-        if rel.kind == "i" and oid not in before.rels and before.rows.get(rel.table, 0) > 0
-    )
-    return rewritten, indexes
+def _reason(before: _Rel, after: _Rel) -> str:
+    added = [g.split("#")[0] for g in after.generated if g not in before.generated]
+    # Otherwise e.g. a column type change, a volatile default, SET LOGGED, VACUUM FULL.
+    return "STORED generated column " + ", ".join(added) if added else "table rewritten"
 
 
 def _measure(conn: psycopg.Connection[Any], migrator: Migrator, migration: Migration, dsn: str,
-             round_no: int, rows: int, interval_s: float) -> MigrationSafety:
-    _load(conn, round_no, rows)
-    before = _catalog(conn)
+             round_no: int, count: int, interval_s: float) -> MigrationSafety:
+    before, rows = _catalog(conn)
+    _load(conn, round_no, count, rows)
     monitor = _LockMonitor(dsn, conn.info.backend_pid, interval_s)
     try:
         monitor.start()
@@ -253,33 +234,33 @@ def _measure(conn: psycopg.Connection[Any], migrator: Migrator, migration: Migra
     finally:
         monitor.stop()
     if monitor.error is not None:
-        raise SchemaKitError(
-            f"the lock monitor of {migration.version} failed [{monitor.error.sqlstate}] "
-            f"{monitor.error}; its lock measurements are incomplete, run again"
-        )
-    after = _catalog(conn)
-    rewritten, indexes = _diff(before, after)
-    names = {oid: rel.name for oid, rel in (before.rels | after.rels).items()}
-    locks = monitor.locks(names, set(before.rels))
-    return MigrationSafety(
-        str(migration.version), migration.description, sum(s.elapsed_s for s in steps),
-        rewritten, locks, indexes, _flags(locks, rewritten, indexes),
-        len(monitor.times), round(monitor.period(), 5),
+        raise SchemaKitError(f"the lock monitor of {migration.version} failed "
+                             f"[{monitor.error.sqlstate}] {monitor.error}; measurements incomplete")
+    after, _ = _catalog(conn)
+    rewritten = tuple(
+        Rewrite(rel.name, _reason(rel, after[oid]), rows[rel.name])
+        for oid, rel in sorted(before.items(), key=lambda r: r[1].name)
+        if rel.kind in ("r", "m") and oid in after and after[oid].filenode != rel.filenode
     )
+    indexes = tuple(
+        IndexBuild(rel.name, rel.table, rows[rel.table])
+        for oid, rel in sorted(after.items(), key=lambda r: r[1].name)
+        if rel.kind == "i" and oid not in before and rows.get(rel.table, 0) > 0
+    )
+    # schema_migrations is the migrator's bookkeeping, locked partly outside the migration.
+    names = {o: r.name for o, r in (before | after).items() if r.table != "schema_migrations"}
+    locks = monitor.locks(names, set(before))
+    elapsed = sum(s.elapsed_s for s in steps) - monitor.gate_s
+    return MigrationSafety(str(migration.version), migration.description, round(elapsed, 4),
+                           rewritten, locks, indexes, _flags(locks, rewritten, indexes),
+                           len(monitor.times), round(monitor.period(), 5))
 
 
-def measure_chain(
-    source: Templates | Harness,
-    rows_per_table: int = 200,
-    *,
-    migrations: Sequence[Migration] | None = None,
-    poll_interval_s: float = 0.002,
-) -> list[MigrationSafety]:
-    """Run every up migration of ``migrations`` (the sql dir's by default) on a scratch
-    database holding ``rows_per_table`` more rows per existing data table before each step.
-
-    Raises MigrationError if a migration fails; the scratch database is dropped either way.
-    """
+def measure_chain(source: Templates | Harness, rows_per_table: int = 200, *,
+                  migrations: Sequence[Migration] | None = None,
+                  poll_interval_s: float = 0.002) -> list[MigrationSafety]:
+    """Each up migration of ``migrations`` (default: the sql dir's) on a scratch database,
+    ``rows_per_table`` more rows per data table before each; dropped also on a MigrationError."""
     templates = source.templates if isinstance(source, Harness) else source
     chain = list(migrations) if migrations is not None else discover(templates.sql_dir)
     scratch = templates.scratch
@@ -288,10 +269,9 @@ def measure_chain(
         dsn = scratch.dsn(name)
         with connect(dsn) as conn:
             migrator = Migrator(conn, chain, templates.params)
-            return [
-                _measure(conn, migrator, m, dsn, n, rows_per_table, poll_interval_s)
-                for n, m in enumerate(chain)
-            ]
+            migrator.bootstrap()  # the gate locks schema_migrations, also before the first step
+            return [_measure(conn, migrator, m, dsn, n, rows_per_table, poll_interval_s)
+                    for n, m in enumerate(chain)]
     finally:
         scratch.drop(name)
 
@@ -300,24 +280,20 @@ def to_markdown(results: Sequence[MigrationSafety]) -> str:
     """A section per migration: its flags, then a table of the relations it locked."""
     lines: list[str] = []
     for r in results:
-        created = sum(lock.created for lock in r.locks)
+        # Rewrites name tables and builds name indexes, so the keys never collide.
+        notes = {w.table: f"rewritten ({w.reason}; {w.rows} rows)" for w in r.rewritten} | {
+            i.name: f"built on {i.table} without CONCURRENTLY" for i in r.indexes}
+        # What the migration creates no one else can see before commit: listed only if noted.
+        rows = [f"| {k.relation} | {k.mode} | {k.held_s:.3f} | {k.observed_s:.3f} | "
+                f"{notes.pop(k.relation, '')} |" for k in r.locks
+                if not k.created or k.relation in notes]
+        rows += [f"| {rel} | (lock not seen) | | | {note} |" for rel, note in notes.items()]
         lines += [f"### {r.version}: {r.description}", "",
                   f"{r.elapsed_s:.3f} s; {r.polls} lock polls, one every "
-                  f"{r.poll_interval_s * 1000:.1f} ms; {created} relations created (their locks "
-                  "block no one, so they are listed only with a finding)", ""]
-        lines += [f"- **{flag}**" for flag in r.flags] or ["- no data-table finding"]
-        notes: dict[str, list[str]] = {}
-        for w in r.rewritten:
-            notes.setdefault(w.table, []).append(f"rewritten ({w.reason}; {w.rows} rows)")
-        for i in r.indexes:
-            notes.setdefault(i.name, []).append(f"built on {i.table} without CONCURRENTLY")
-        lines += ["", "| relation | strongest lock | held (s) | locked (s) | finding |",
-                  "|---|---|---:|---:|---|"]
-        for lock in r.locks:
-            if lock.created and lock.relation not in notes:
-                continue
-            lines.append(f"| {lock.relation} | {lock.mode} | {lock.held_s:.3f} | "
-                         f"{lock.observed_s:.3f} | {'; '.join(notes.pop(lock.relation, []))} |")
-        lines += [f"| {rel} | (not seen) | | | {'; '.join(n)} |" for rel, n in notes.items()]
-        lines.append("")
+                  f"{r.poll_interval_s * 1000:.1f} ms; {sum(k.created for k in r.locks)} "
+                  "relations created", "",
+                  *([f"- **{flag}**" for flag in r.flags] or ["- no data-table finding"]), ""]
+        if rows:
+            lines += ["| relation | strongest lock | held (s) | locked (s) | finding |",
+                      "|---|---|---:|---:|---|", *rows, ""]
     return "\n".join(lines)

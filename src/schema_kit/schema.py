@@ -7,8 +7,18 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-__all__ = ["DATA_TABLES", "LEGACY_TABLES", "VECTOR_TABLES", "columns_of", "table_checksums"]
+__all__ = [
+    "DATA_TABLES",
+    "LEGACY_TABLES",
+    "VECTOR_TABLES",
+    "columns_of",
+    "table_checksums",
+    "tenant_tables",
+]
 
+# The seed's data tables (3.0.0 and 3.1.0). From 3.2.0 on the set depends on the database
+# (LightRAG's chunk-tracking tables, vector tables named after the embedding model):
+# ``tenant_tables`` reads it from the catalog.
 DATA_TABLES = (
     "lightrag_doc_full",
     "lightrag_doc_chunks",
@@ -31,6 +41,24 @@ LEGACY_TABLES = (
     "lightrag_tenants",
     "lightrag_knowledge_bases",
 )
+
+
+def tenant_tables(conn: psycopg.Connection[Any]) -> tuple[str, ...]:
+    """The tables under the tenant contract here: a workspace and a STORED ``tenant_id``.
+
+    Read from the catalog so one check covers every version: 9 tables at 3.0.0/3.1.0, 11
+    (or more, after LightRAG created some) at 3.2.0, none before 2.0.0.
+    """
+    rows = conn.execute(
+        "SELECT c.relname FROM pg_class c WHERE c.relkind = 'r' "
+        "AND c.relnamespace = current_schema()::regnamespace "
+        "AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid "
+        "AND a.attname = 'workspace' AND NOT a.attisdropped) "
+        "AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid "
+        "AND a.attname = 'tenant_id' AND a.attgenerated = 's' AND NOT a.attisdropped) "
+        "ORDER BY 1"
+    ).fetchall()
+    return tuple(str(r[0]) for r in rows)
 
 
 def table_checksums(

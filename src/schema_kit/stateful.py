@@ -50,8 +50,7 @@ def machine_for(harness: Harness, version: str) -> type[RuleBasedStateMachine]:
             self.session = WriteSession(self.conn, self.top, harness.settings.vector_dim)
 
         def _commit(self) -> None:
-            self.conn.commit()
-            self.session.recorder.mark("COMMIT")
+            self.session.commit()
 
         @rule(batch=batches(max_bulk=40))
         def upsert_batch(self, batch: Batch) -> None:
@@ -87,12 +86,9 @@ def machine_for(harness: Harness, version: str) -> type[RuleBasedStateMachine]:
 
         @rule(batch=batches(max_bulk=20))
         def rolled_back_transaction(self, batch: Batch) -> None:
-            saved = self.session.model.copy()
             self.session.recorder.mark("BEGIN")
             self.session.write(batch)
-            self.conn.rollback()
-            self.session.recorder.mark("ROLLBACK")
-            self.session.model = saved
+            self.session.rollback()
 
         @rule(data=st.data())
         def migrate_down_and_up(self, data: st.DataObject) -> None:

@@ -10,12 +10,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 from schema_kit.concurrency import run_writers
 from schema_kit.errors import MigrationError
 from schema_kit.harness import Harness
 from schema_kit.migrations import discover
+from schema_kit.profiles import STATEFUL_EXAMPLES
 from schema_kit.properties import run_batch_property, run_stateful
 from schema_kit.safety import MigrationSafety, measure_chain
 from schema_kit.scenario import DATA_INVARIANTS, DETECTORS, detect
@@ -79,7 +79,7 @@ def _detectors(verification: Verification, harness: Harness, say: Callable[[str]
 
 def _properties(
     verification: Verification, harness: Harness, say: Callable[[str], None],
-    max_examples: int | None,
+    max_examples: int | None, shrink: bool,
 ) -> None:
     dim = harness.settings.vector_dim
     db = harness.templates.clone("head", purpose="verify")
@@ -87,14 +87,15 @@ def _properties(
         for name in DATA_INVARIANTS:
             say(f"property: {name}")
             with _timed(verification.checks, f"{name} (property)", "property") as result:
-                found = run_batch_property(name, db, "head", dim, max_examples)
+                found = run_batch_property(name, db, "head", dim, max_examples, shrink)
                 result.holds, result.examples, result.rows = found.holds, found.examples, found.rows
                 result.failure, result.replay = found.failure, found.replay
     finally:
         harness.scratch.drop(db.name)
     say("property: stateful LightRAG workload")
     with _timed(verification.checks, "stateful workload (property)", "property") as result:
-        found = run_stateful(harness, "head", max_examples)
+        runs = max_examples or STATEFUL_EXAMPLES.get(verification.profile, 7)
+        found = run_stateful(harness, "head", runs, shrink)
         result.holds, result.examples = found.holds, found.examples
         result.failure, result.replay = found.failure, found.replay
 
@@ -118,11 +119,12 @@ def _safety(verification: Verification, harness: Harness, say: Callable[[str], N
 
 def run_verification(
     harness: Harness, profile: str, say: Callable[[str], None] = lambda _: None,
-    max_examples: int | None = None,
+    max_examples: int | None = None, shrink: bool = True,
 ) -> Verification:
     """Run everything; never raises for a failing invariant (the result says so).
 
-    ``max_examples`` caps the Hypothesis examples below the profile's (tests use it).
+    ``max_examples`` caps the Hypothesis examples below the profile's and ``shrink=False``
+    reports the first failing example as found (tests use both to stay fast).
     """
     start = time.perf_counter()
     chain = discover(harness.settings.sql_dir)
@@ -136,7 +138,7 @@ def run_verification(
         harness.templates.template("head")
     if verification.checks[-1].holds:
         _detectors(verification, harness, say)
-        _properties(verification, harness, say, max_examples)
+        _properties(verification, harness, say, max_examples, shrink)
         _concurrency(verification, harness, say)
         _safety(verification, harness, say)
     verification.elapsed_s = time.perf_counter() - start
