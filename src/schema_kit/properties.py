@@ -4,8 +4,10 @@ run these, so a release is verified by exactly the checks CI runs.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +71,15 @@ def _overrides(max_examples: int | None, shrink: bool) -> dict[str, Any]:
     return overrides
 
 
+@contextlib.contextmanager
+def _quiet_reprs() -> Iterator[None]:
+    # An unshrunk failing batch holds hundreds of rows; Hypothesis warns that printing it is
+    # expensive. The report carries the replay script instead, so the warning is noise here.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Generating overly large repr")
+        yield
+
+
 def run_batch_property(
     name: str, db: Database, version: str, vector_dim: int, max_examples: int | None = None,
     shrink: bool = True,
@@ -85,7 +96,8 @@ def run_batch_property(
             counts.append(check_batch(conn, version, vector_dim, batch, [name]).checked_rows())
 
         try:
-            prop()
+            with _quiet_reprs():
+                prop()
         except InvariantError as exc:
             return _result(name, start, counts, exc)
     return _result(name, start, counts, None)
@@ -98,9 +110,10 @@ def run_stateful(
     start = time.perf_counter()
     overrides = _overrides(max_examples, shrink)
     try:
-        run_state_machine_as_test(  # type: ignore[no-untyped-call]
-            machine_for(harness, version), settings=settings(**overrides)
-        )
+        with _quiet_reprs():
+            run_state_machine_as_test(  # type: ignore[no-untyped-call]
+                machine_for(harness, version), settings=settings(**overrides)
+            )
     except InvariantError as exc:
         return _result("stateful", start, [], exc)
     current = settings.default
