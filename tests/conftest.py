@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 
+from schema_kit.databases import Database
+from schema_kit.harness import Harness
+
 SqlDirFactory = Callable[[dict[str, str]], Path]
+
+
+@pytest.fixture(scope="module")
+def db_at(request: pytest.FixtureRequest, schema_kit_harness: Harness) -> Iterator[Database]:
+    """A database at ``request.param`` (parametrize indirectly), shared by a module's tests."""
+    db = schema_kit_harness.templates.clone(request.param, purpose="mod")
+    yield db
+    schema_kit_harness.scratch.drop(db.name)
+
+
+@pytest.fixture
+def conn(db_at: Database) -> Iterator[psycopg.Connection[Any]]:
+    """A connection to ``db_at``; tests leave it rolled back."""
+    with db_at.connect() as conn:
+        yield conn
 
 
 @pytest.fixture

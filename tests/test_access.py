@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -12,8 +11,6 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from schema_kit.access import RANK, Grant, access_violations, expected_access
-from schema_kit.databases import Database
-from schema_kit.harness import Harness
 
 USERS = ["alice", "bob", "carol", "mallory"]
 TENANTS = ["acme", "globex", "initech"]
@@ -29,19 +26,6 @@ def test_role_model_is_fail_closed() -> None:
     assert not expected_access(None, False, "viewer")
     assert expected_access("admin", False, "editor")
     assert not expected_access("editor", False, "admin")
-
-
-@pytest.fixture(scope="module")
-def db_at(request: pytest.FixtureRequest, schema_kit_harness: Harness) -> Iterator[Database]:
-    db = schema_kit_harness.templates.clone(request.param, purpose="acl")
-    yield db
-    schema_kit_harness.scratch.drop(db.name)
-
-
-@pytest.fixture
-def conn(db_at: Database) -> Iterator[psycopg.Connection[Any]]:
-    with db_at.connect() as conn:
-        yield conn
 
 
 memberships = st.dictionaries(

@@ -6,7 +6,6 @@ Hypothesis found; at head every invariant holds.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -48,19 +47,6 @@ def _versions(invariant: str) -> list[Any]:
         ),
         pytest.param("head", id="head"),
     ]
-
-
-@pytest.fixture(scope="module")
-def db_at(request: pytest.FixtureRequest, schema_kit_harness: Harness) -> Iterator[Database]:
-    db = schema_kit_harness.templates.clone(request.param, purpose="inv")
-    yield db
-    schema_kit_harness.scratch.drop(db.name)
-
-
-@pytest.fixture
-def conn(db_at: Database) -> Iterator[psycopg.Connection[Any]]:
-    with db_at.connect() as conn:
-        yield conn
 
 
 _DIM: dict[str, int] = {}
