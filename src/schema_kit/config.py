@@ -120,10 +120,6 @@ class Settings:
         """The psql variables the migrations take (``:vector_dim``, ``:'vector_suffix'``)."""
         return {"vector_dim": self.vector_dim, "vector_suffix": self.vector_suffix}
 
-    @property
-    def resolved_image(self) -> str:
-        return self.image or DEFAULT_IMAGE
-
 
 _CONVERT: dict[str, Callable[[str], Any]] = {
     "sql_dir": lambda raw: Path(raw).expanduser().resolve(),
