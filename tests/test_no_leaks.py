@@ -91,3 +91,40 @@ def test_ctrl_c_in_a_test_leaves_nothing(tmp_path: Path) -> None:
     assert _left_in(tmp_path / "tmp") == []
     assert _servers_under(tmp_path) == []
     assert _containers() <= before
+
+
+KILLED = '''
+import sys, time
+from schema_kit.config import settings_from
+from schema_kit.harness import Harness
+harness = Harness(settings_from())
+print(harness.server.backend, flush=True)
+time.sleep(120)
+'''
+
+
+def test_sigkill_of_the_harness_leaves_nothing_either(tmp_path: Path) -> None:
+    """No finally block runs on SIGKILL: the backend's watchdog removes the server."""
+    before = _containers()
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED], env=dict(os.environ, TMPDIR=str(tmpdir)),
+        stdout=subprocess.PIPE, text=True,
+    )
+    assert proc.stdout is not None
+    backend = proc.stdout.readline().strip()
+    assert backend in ("embedded", "container", "dsn"), backend
+    if backend == "embedded":
+        assert _servers_under(tmpdir)  # the server really runs before the kill
+    proc.kill()
+    proc.wait(timeout=30)
+    proc.stdout.close()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (
+        _servers_under(tmpdir) or _left_in(tmpdir) or not _containers() <= before
+    ):
+        time.sleep(0.2)
+    assert _servers_under(tmpdir) == []
+    assert _left_in(tmpdir) == []
+    assert _containers() <= before

