@@ -9,9 +9,10 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from schema_kit.bench.datagen import TABLES, Dataset, load
+from schema_kit.bench.datagen import TABLES, Dataset
 from schema_kit.harness import Harness
 from schema_kit.schema import DATA_TABLES, VECTOR_TABLES
+from tests.bench.conftest import loaded_database
 
 ROWS = 4000
 TENANTS = 100
@@ -23,15 +24,10 @@ _UNION = sql.SQL(" UNION ALL ").join(
 
 @pytest.fixture(scope="module")
 def loaded(schema_kit_harness: Harness) -> Iterator[tuple[Dataset, psycopg.Connection[Any]]]:
-    db = schema_kit_harness.templates.clone("head", purpose="datagen")
     dataset = Dataset(ROWS, seed=7, tenants=TENANTS,
                       vector_dim=schema_kit_harness.settings.vector_dim)
-    try:
-        with db.connect() as conn:
-            load(conn, dataset)
-            yield dataset, conn
-    finally:
-        schema_kit_harness.scratch.drop(db.name)
+    with loaded_database(schema_kit_harness, dataset, "datagen") as loaded:
+        yield loaded
 
 
 def test_copy_loads_exactly_n_rows_over_all_nine_tables(

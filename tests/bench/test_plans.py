@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from schema_kit.bench.datagen import Dataset, load
+from schema_kit.bench.datagen import Dataset
 from schema_kit.bench.queries import (
     CATALOGUE,
     Query,
@@ -27,6 +27,7 @@ from schema_kit.bench.queries import (
 )
 from schema_kit.harness import Harness
 from schema_kit.schema import DATA_TABLES
+from tests.bench.conftest import loaded_database
 
 TENANT_FILTERED = [q for q in CATALOGUE if q.scope.startswith("tenant")]
 Loaded = tuple[Dataset, psycopg.Connection[Any]]
@@ -34,14 +35,9 @@ Loaded = tuple[Dataset, psycopg.Connection[Any]]
 
 @pytest.fixture(scope="module")
 def loaded(schema_kit_harness: Harness) -> Iterator[Loaded]:
-    db = schema_kit_harness.templates.clone("head", purpose="plans")
     dataset = Dataset(3000, seed=11, tenants=60, vector_dim=schema_kit_harness.settings.vector_dim)
-    try:
-        with db.connect() as conn:
-            load(conn, dataset)
-            yield dataset, conn
-    finally:
-        schema_kit_harness.scratch.drop(db.name)
+    with loaded_database(schema_kit_harness, dataset, "plans") as loaded:
+        yield loaded
 
 
 def _plans(conn: psycopg.Connection[Any], ds: Dataset, query: Query) -> list[dict[str, Any]]:

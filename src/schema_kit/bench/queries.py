@@ -20,6 +20,7 @@ import psycopg
 from psycopg import sql
 
 from schema_kit.bench.datagen import TABLES, Dataset, Pick
+from schema_kit.plans import indexes_in_plan as plan_indexes  # one plan walker for both
 from schema_kit.schema import DATA_TABLES
 
 __all__ = [
@@ -176,21 +177,6 @@ def explain(conn: psycopg.Connection[Any], steps: Sequence[Step]) -> list[dict[s
         cur.execute(sql.SQL("ROLLBACK TO SAVEPOINT {}").format(_SAVEPOINT))
         cur.execute(sql.SQL("RELEASE SAVEPOINT {}").format(_SAVEPOINT))
     return plans
-
-
-def plan_indexes(plan: dict[str, Any] | list[Any]) -> set[str]:
-    """Names of every index any node of a JSON plan reads."""
-    found: set[str] = set()
-    stack: list[Any] = [plan]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            if isinstance(node.get("Index Name"), str):
-                found.add(node["Index Name"])
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return found
 
 
 @dataclass(frozen=True)
