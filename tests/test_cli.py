@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from schema_kit.cli import main
@@ -32,6 +33,19 @@ def test_migrate_status_rollback_round_trip(
     assert "nothing to do" in capsys.readouterr().out
     assert main(["rollback", "--dsn", db.dsn, "--to", "2.0.0"]) == 0
     assert "now at 2.0.0" in capsys.readouterr().out
+
+
+def test_status_of_a_never_migrated_database_changes_nothing(
+    schema_kit_db_factory: Factory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = schema_kit_db_factory(None)
+    with psycopg.connect(db.dsn, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS schema_migrations")
+        assert main(["status", "--dsn", db.dsn]) == 0
+        status = capsys.readouterr().out.splitlines()
+        assert status and all("pending" in line for line in status), status
+        found = conn.execute("SELECT to_regclass('schema_migrations')").fetchone()
+        assert found == (None,)
 
 
 def test_rollback_refuses_to_go_up(

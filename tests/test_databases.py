@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from schema_kit.databases import SCRATCH_COMMENT, Database
+from schema_kit.databases import SCRATCH_COMMENT, Database, ScratchDatabases
 from schema_kit.errors import SchemaKitError
 from schema_kit.harness import Harness
 
@@ -74,3 +74,19 @@ def test_never_drops_a_database_it_did_not_create(schema_kit_harness: Harness) -
         ).fetchone() == (1,)
     finally:
         admin.execute("DROP DATABASE someone_elses_db")
+
+
+def test_close_after_a_query_cut_off_mid_flight_still_drops_everything(
+    schema_kit_harness: Harness,
+) -> None:
+    # Ctrl-C inside execute() can leave the admin connection with a result unread; this
+    # puts it in that state on purpose: a query sent, its result never consumed.
+    scratch = ScratchDatabases(schema_kit_harness.server, "schema_kit_cut_")
+    names = [scratch.create("a"), scratch.create("b")]
+    scratch.admin.pgconn.send_query(b"SELECT pg_sleep(0.2)")
+    scratch.close()
+    with psycopg.connect(schema_kit_harness.server.dsn) as conn:
+        left = conn.execute(
+            "SELECT datname FROM pg_database WHERE datname = ANY(%s)", (names,)
+        ).fetchall()
+    assert left == []

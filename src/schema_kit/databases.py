@@ -18,6 +18,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.pq import TransactionStatus
 
 from schema_kit.connect import connect, dsn_for
 from schema_kit.errors import SchemaKitError
@@ -54,9 +55,14 @@ class ScratchDatabases:
 
     @property
     def admin(self) -> psycopg.Connection[Any]:
-        if self._admin is None or self._admin.closed:
-            self._admin = connect(self.server.dsn, autocommit=True)
-        return self._admin
+        # A Ctrl-C that lands mid-query leaves the connection ACTIVE with a result unread
+        # ("another command is already in progress"); cleanup then needs a fresh one.
+        admin = self._admin
+        if admin is None or admin.closed or admin.info.transaction_status != TransactionStatus.IDLE:
+            if admin is not None:
+                admin.close()
+            admin = self._admin = connect(self.server.dsn, autocommit=True)
+        return admin
 
     def new_name(self, purpose: str) -> str:
         name = f"{self.prefix}{purpose}_{self.tag}_{next(self._counter)}"
@@ -70,8 +76,10 @@ class ScratchDatabases:
         if template is not None:
             self._close_connections(template)
             query = sql.SQL("{} TEMPLATE {}").format(query, sql.Identifier(template))
-        self.admin.execute(query)
+        # Recorded first: if the CREATE is interrupted after the server did it, close() still
+        # drops it (DROP ... IF EXISTS covers the case where it was not).
         self._created.append(name)
+        self.admin.execute(query)
         self.admin.execute(
             sql.SQL("COMMENT ON DATABASE {} IS {}").format(
                 sql.Identifier(name), sql.Literal(SCRATCH_COMMENT)

@@ -193,12 +193,18 @@ class Migrator:
             self.conn.execute(_BOOTSTRAP)
 
     def applied(self) -> list[Applied]:
-        self.bootstrap()
-        rows = self.conn.execute(
-            "SELECT version, description, checksum, applied_at, execution_ms "
-            "FROM schema_migrations"
-        ).fetchall()
-        self.conn.commit()
+        """What the database records; reading creates nothing (``status`` on a database
+        that was never migrated leaves it as it was)."""
+        with self.conn.transaction():
+            exists = self.conn.execute(
+                "SELECT to_regclass('schema_migrations') IS NOT NULL"
+            ).fetchone()
+            if not exists or not exists[0]:
+                return []
+            rows = self.conn.execute(
+                "SELECT version, description, checksum, applied_at, execution_ms "
+                "FROM schema_migrations"
+            ).fetchall()
         return sorted(
             (Applied(Version.parse(r[0]), r[1], r[2], r[3], r[4]) for r in rows),
             key=lambda a: a.version,
@@ -256,6 +262,7 @@ class Migrator:
         with self.conn.transaction():
             self.conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
         try:
+            self.bootstrap()
             return [self._run(m, d, progress) for m, d in self.plan(target)]
         finally:
             if not self.conn.closed and not self.conn.broken:
