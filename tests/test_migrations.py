@@ -114,3 +114,15 @@ def test_unknown_target_lists_the_known_versions(
     migrator = Migrator(empty_conn, discover(make_sql_dir(TINY_CHAIN)), {})
     with pytest.raises(MigrationError, match=r"unknown version 9\.9\.9.*1\.0\.0, 1\.1\.0"):
         migrator.migrate("9.9.9")
+
+
+def test_migrating_inside_the_callers_open_transaction_is_still_kept(
+    empty_conn: psycopg.Connection[Any], make_sql_dir: SqlDirFactory
+) -> None:
+    # The caller has read something (an implicit transaction is open) and rolls back after:
+    # the steps must not have been savepoints of that transaction.
+    empty_conn.execute("SELECT 1")
+    Migrator(empty_conn, discover(make_sql_dir(TINY_CHAIN)), {}).migrate()
+    empty_conn.rollback()
+    assert [r[0] for r in _rows(empty_conn)] == ["1.0.0", "1.1.0"]
+    assert empty_conn.execute("SELECT to_regclass('things')::text").fetchone() == ("things",)

@@ -195,16 +195,14 @@ class Migrator:
     def applied(self) -> list[Applied]:
         """What the database records; reading creates nothing (``status`` on a database
         that was never migrated leaves it as it was)."""
-        with self.conn.transaction():
-            exists = self.conn.execute(
-                "SELECT to_regclass('schema_migrations') IS NOT NULL"
-            ).fetchone()
-            if not exists or not exists[0]:
-                return []
-            rows = self.conn.execute(
-                "SELECT version, description, checksum, applied_at, execution_ms "
-                "FROM schema_migrations"
-            ).fetchall()
+        found = self.conn.execute("SELECT to_regclass('schema_migrations')").fetchone()
+        rows = [] if found is None or found[0] is None else self.conn.execute(
+            "SELECT version, description, checksum, applied_at, execution_ms "
+            "FROM schema_migrations"
+        ).fetchall()
+        # Ends the caller's implicit transaction, as each step does: what was migrated is
+        # kept whatever the caller does with the connection next.
+        self.conn.commit()
         return sorted(
             (Applied(Version.parse(r[0]), r[1], r[2], r[3], r[4]) for r in rows),
             key=lambda a: a.version,
