@@ -1,12 +1,33 @@
-"""Repository-level pytest wiring: the heavy benchmarks run only under --benchmark-only."""
+"""Repository-level pytest wiring: tests run on parallel workers, each with its own server;
+the heavy benchmarks run only under --benchmark-only, and then in one process."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 BENCHMARKS = Path(__file__).parent / "benchmarks"
+# `-n auto` (pyproject addopts) means this many workers. Each one starts a PostgreSQL of
+# its own, so past a few the server start-ups eat what the parallelism gains.
+MAX_WORKERS = 4
+
+
+def auto_workers(cpus: int | None) -> int:
+    return max(1, min(cpus or 1, MAX_WORKERS))
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    return auto_workers(os.cpu_count())
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    # Timings taken while another worker competes for the same cores would be noise, and
+    # pytest-benchmark switches itself off under xdist: benchmark runs stay in one process.
+    if config.getoption("benchmark_only", default=False):
+        config.option.numprocesses = 0
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

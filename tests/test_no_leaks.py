@@ -9,22 +9,25 @@ import sys
 import time
 from pathlib import Path
 
-from tests.leaks import child, child_tmpdir, containers, left_in, servers_under
+from tests.children import child, child_tmpdir, containers, left_in, servers_under
 
 INNER = '''
 import time
 from pathlib import Path
 
-def test_uses_a_database(schema_kit_conn):
+def test_uses_a_database(schema_kit_conn, schema_kit_server):
+    Path({marker!r}).write_text(schema_kit_server.backend)
     assert schema_kit_conn.execute("SELECT count(*) FROM tenants").fetchone() == (0,)
 
-def test_waits_to_be_interrupted(schema_kit_conn):
-    Path({marker!r}).write_text("in test")
+def test_waits_to_be_interrupted(schema_kit_conn, schema_kit_server):
+    Path({marker!r}).write_text(schema_kit_server.backend)
     time.sleep(60)
 '''
 
 
-def _run_inner(tmp_path: Path, tmpdir: Path, *selection: str, interrupt: bool) -> tuple[int, str]:
+def _run_inner(
+    tmp_path: Path, tmpdir: Path, *selection: str, interrupt: bool
+) -> tuple[int, str, int]:
     marker = tmp_path / "marker"
     (tmp_path / "test_inner.py").write_text(INNER.format(marker=str(marker)))
     args = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
@@ -39,30 +42,39 @@ def _run_inner(tmp_path: Path, tmpdir: Path, *selection: str, interrupt: bool) -
             if not marker.exists():
                 proc.kill()
                 raise AssertionError("the inner test never started:\n" + proc.communicate()[0])
+            assert _server_alive(marker.read_text(), tmpdir, proc.pid)
             proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=120)
-        return proc.returncode, out
+        return proc.returncode, out, proc.pid
+
+
+def _server_alive(backend: str, tmpdir: Path, pid: int) -> bool:
+    """Whether the leak checks below look where the run's server really is."""
+    if backend == "embedded":
+        return bool(servers_under(tmpdir))
+    if backend == "container":
+        return bool(containers(pid))
+    return backend == "dsn"
 
 
 def test_normal_run_leaves_nothing(tmp_path: Path) -> None:
-    before = containers()
     with child_tmpdir() as tmpdir:
-        code, out = _run_inner(tmp_path, tmpdir, "-k", "uses_a_database", interrupt=False)
+        code, out, pid = _run_inner(tmp_path, tmpdir, "-k", "uses_a_database", interrupt=False)
         assert code == 0, out
+        assert (tmp_path / "marker").read_text() in ("embedded", "container", "dsn")
         assert left_in(tmpdir) == []
         assert servers_under(tmpdir) == []
-    assert containers() <= before
+    assert containers(pid) == []
 
 
 def test_ctrl_c_in_a_test_leaves_nothing(tmp_path: Path) -> None:
-    before = containers()
     with child_tmpdir() as tmpdir:
-        code, out = _run_inner(tmp_path, tmpdir, "-k", "interrupted", interrupt=True)
+        code, out, pid = _run_inner(tmp_path, tmpdir, "-k", "interrupted", interrupt=True)
         assert code == 2, out  # pytest's exit code for an interrupted session
         assert "KeyboardInterrupt" in out
         assert left_in(tmpdir) == []
         assert servers_under(tmpdir) == []
-    assert containers() <= before
+    assert containers(pid) == []
 
 
 KILLED = '''
@@ -77,20 +89,18 @@ time.sleep(120)
 
 def test_sigkill_of_the_harness_leaves_nothing_either() -> None:
     """No finally block runs on SIGKILL: the backend's watchdog removes the server."""
-    before = containers()
     with child_tmpdir() as tmpdir:
         with child([sys.executable, "-c", KILLED], tmpdir, stdout=subprocess.PIPE) as proc:
             assert proc.stdout is not None
             backend = proc.stdout.readline().strip()
             assert backend in ("embedded", "container", "dsn"), backend
-            if backend == "embedded":
-                assert servers_under(tmpdir)  # the server really runs before the kill
+            assert _server_alive(backend, tmpdir, proc.pid)
             proc.kill()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and (
-            servers_under(tmpdir) or left_in(tmpdir) or not containers() <= before
+            servers_under(tmpdir) or left_in(tmpdir) or containers(proc.pid)
         ):
             time.sleep(0.2)
         assert servers_under(tmpdir) == []
         assert left_in(tmpdir) == []
-    assert containers() <= before
+    assert containers(proc.pid) == []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import threading
@@ -19,6 +18,7 @@ from schema_kit.errors import MigrationError
 from schema_kit.harness import Harness
 from schema_kit.inspect import take_snapshot
 from schema_kit.migrations import Migrator, discover
+from tests.children import child_env
 from tests.conftest import TINY_CHAIN, SqlDirFactory
 
 Factory = Callable[..., Database]
@@ -27,7 +27,7 @@ Factory = Callable[..., Database]
 def _cli(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "schema_kit.cli", *argv], capture_output=True, text=True,
-        timeout=120, env={**os.environ, **(env or {})},
+        timeout=120, env=child_env(**(env or {})),
     )
 
 

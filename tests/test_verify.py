@@ -16,7 +16,7 @@ from schema_kit.config import Settings
 from schema_kit.harness import Harness
 from schema_kit.reports import write_reports
 from schema_kit.verify import run_verification
-from tests.leaks import child, child_tmpdir, containers, left_in, servers_under
+from tests.children import child, child_tmpdir, containers, left_in, servers_under
 from tests.mutation.corpus import CORPUS
 
 
@@ -75,7 +75,6 @@ def test_verify_fails_on_a_mutant_naming_the_invariant_and_its_replay(
 
 
 def test_ctrl_c_during_verify_leaves_nothing(tmp_path: Path) -> None:
-    before = containers()
     args = [sys.executable, "-m", "schema_kit.cli", "verify", "--profile", "dev",
             "--report", str(tmp_path / "report")]
     with child_tmpdir() as tmpdir:
@@ -95,4 +94,4 @@ def test_ctrl_c_during_verify_leaves_nothing(tmp_path: Path) -> None:
             assert "interrupted" in err
         assert left_in(tmpdir) == []
         assert servers_under(tmpdir) == []
-    assert containers() <= before
+    assert containers(proc.pid) == []

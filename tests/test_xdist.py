@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.children import child_env
+
 INNER = '''
 import pytest
 
@@ -24,10 +26,13 @@ def test_workers_get_databases_of_their_own(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2",
          "-c", os.devnull, f"--rootdir={tmp_path}", str(tmp_path / "test_inner.py")],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, env=child_env(),
     )
     assert result.returncode == 0, result.stdout[-2000:]
     names = sorted(p.name for p in out.iterdir())
     assert len(names) == 4
     workers = {name.split("_")[3][:3] for name in names}  # schema_kit_db_<worker><pid>_<n>
     assert workers == {"gw0", "gw1"}, names
+    # The controller starts no server; the summary names each worker's.
+    for worker in ("gw0", "gw1"):
+        assert f"schema_kit: {worker}: backend=" in result.stdout, result.stdout[-2000:]

@@ -58,6 +58,15 @@ class Harness:
             self.server_version = row[0] if row else "?"
         return self._server
 
+    def describe(self) -> str | None:
+        """The running server in one line, or None where none was started."""
+        if self._server is None or not self.server_version:
+            return None
+        return (
+            f"backend={self._server.backend} (asked: {self.settings.backend}), "
+            f"PostgreSQL {self.server_version}, {self._server.detail}"
+        )
+
     @property
     def scratch(self) -> ScratchDatabases:
         if self._scratch is None:

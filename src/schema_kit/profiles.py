@@ -1,4 +1,4 @@
-"""Hypothesis profiles: ``ci`` (default: the whole pytest run in about a minute and a half), ``dev``
+"""Hypothesis profiles: ``ci`` (default: the whole pytest run in about a minute), ``dev``
 (quicker, for the edit loop) and ``thorough`` (release verification).
 
 Chosen with ``HYPOTHESIS_PROFILE`` or Hypothesis' own ``--hypothesis-profile`` flag. The example

@@ -40,6 +40,7 @@ _HARNESS = pytest.StashKey[Harness]()
 _SETTINGS = pytest.StashKey[Settings]()
 _OLD_SIGTERM = pytest.StashKey[Any]()
 _PROFILE = pytest.StashKey[str]()
+_WORKER_SERVERS = pytest.StashKey[list[str]]()
 
 # Registered at import so Hypothesis' own --hypothesis-profile flag can name them.
 register_profiles()
@@ -108,16 +109,36 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"hypothesis profile={config.stash[_PROFILE]}"
     )
     if _is_xdist_controller(config):
+        # Each worker's server is named in the terminal summary, once the workers report it.
         return [f"schema_kit: backend={settings.backend} (a server per worker), {where}"]
     try:
-        server = harness.server
+        harness.server  # noqa: B018 - starts the server so the header can name it
     except SchemaKitError as exc:
         return [f"schema_kit: backend={settings.backend}: no server: {exc}"]
-    return [
-        f"schema_kit: backend={server.backend} (asked: {settings.backend}), "
-        f"PostgreSQL {harness.server_version}, {server.detail}",
-        f"schema_kit: {where}",
-    ]
+    return [f"schema_kit: {harness.describe()}", f"schema_kit: {where}"]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # On an xdist worker: hand the controller a line naming this worker's server.
+    output = getattr(session.config, "workeroutput", None)
+    described = session.config.stash[_HARNESS].describe()
+    if output is not None and described is not None:
+        output["schema_kit_server"] = described
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    described = getattr(node, "workeroutput", {}).get("schema_kit_server")
+    if described:
+        node.config.stash.setdefault(_WORKER_SERVERS, []).append(
+            f"{node.workerinput['workerid']}: {described}"
+        )
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    lines: list[str] = config.stash.get(_WORKER_SERVERS, [])
+    for line in sorted(lines):
+        terminalreporter.write_line(f"schema_kit: {line}")
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from schema_kit.bench.report import load_results, main, ratios
+from tests.children import child_env
 
 # Two sizes, a query whose 'without' arm does ~100x the work of its 'with' arm, and a write
 # whose arms differ less: the shape of the real suite at a size that runs in a second.
@@ -56,7 +56,7 @@ def bench_json(tmp_path_factory: pytest.TempPathFactory) -> Path:
          str(root / "test_tiny.py"), f"--benchmark-json={out}",
          "--benchmark-min-rounds=20", "--benchmark-max-time=0.02"],
         cwd=root, check=True, capture_output=True, timeout=120,
-        env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONDONTWRITEBYTECODE": "1"},
+        env=child_env(PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", PYTHONDONTWRITEBYTECODE="1"),
     )
     return out
 

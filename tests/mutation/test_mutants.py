@@ -7,7 +7,6 @@ option at a mutant makes the suite fail on the right invariant.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 from schema_kit.databases import Templates
 from schema_kit.harness import Harness
 from schema_kit.scenario import DETECTORS, detect
+from tests.children import child_env
 from tests.mutation.corpus import CORPUS, Mutant
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,9 +44,9 @@ def test_mutant_is_caught_by_the_invariant_it_breaks(
 def test_pytest_with_sql_dir_at_a_mutant_fails_naming_the_invariant(tmp_path: Path) -> None:
     mutant = next(m for m in CORPUS if m.name == "split_part_on_the_wrong_part")
     sql_dir = mutant.build(tmp_path / "sql")
-    env = dict(os.environ, SCHEMA_KIT_REPLAY_DIR=str(tmp_path / "replays"))
+    env = child_env(SCHEMA_KIT_REPLAY_DIR=str(tmp_path / "replays"))
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x",
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", "-n", "0",
          f"--schema-kit-sql-dir={sql_dir}", "tests/test_invariants.py",
          "-k", "extraction and head"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,

@@ -11,6 +11,7 @@ from psycopg import sql
 
 from schema_kit.connect import connect
 from schema_kit.harness import Harness
+from tests.children import child_env
 
 INNER = '''
 def test_uses_a_scratch_database(schema_kit_conn, schema_kit_server):
@@ -32,7 +33,7 @@ def test_dsn_backend_leaves_other_databases_untouched(
             conn.commit()
         before = {r[0] for r in admin.execute("SELECT datname FROM pg_database").fetchall()}
         (tmp_path / "test_inner.py").write_text(INNER)
-        env = dict(os.environ, SCHEMA_KIT_BACKEND="dsn", SCHEMA_KIT_DB_PREFIX="sk_dsn_",
+        env = child_env(SCHEMA_KIT_BACKEND="dsn", SCHEMA_KIT_DB_PREFIX="sk_dsn_",
                    SCHEMA_KIT_DSN=schema_kit_harness.server.dsn)
         result = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-c", os.devnull,

@@ -10,7 +10,7 @@ import pytest
 from schema_kit.errors import ProvisionError
 from schema_kit.provision import embedded
 from schema_kit.provision.embedded import SOCKET_PATH_MAX, start_embedded, temp_base
-from tests.leaks import child_tmpdir, servers_under
+from tests.children import child_tmpdir, servers_under
 
 
 def _deep(tmp_path: Path) -> Path:

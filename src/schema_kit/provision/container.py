@@ -34,6 +34,7 @@ from schema_kit.provision.base import Server
 
 __all__ = [
     "NO_DOCKER_REMEDY",
+    "OWNER_LABEL",
     "connect_docker",
     "docker_available",
     "docker_socket_problem",
@@ -53,6 +54,9 @@ _READY_POLL_S = 0.2
 # this passes once the real server is up, for our image and for the official one alike.
 _PG_ISREADY = ["pg_isready", "--quiet", "--host", "127.0.0.1"]
 _LABEL = "dev.schema-kit.backend"
+# Which process started the container: `docker ps --filter label=dev.schema-kit.owner-pid=N`
+# finds what a given run left, without mistaking a parallel run's containers for it.
+OWNER_LABEL = "dev.schema-kit.owner-pid"
 
 
 def docker_socket_problem() -> str | None:
@@ -204,7 +208,7 @@ def start_container(settings: Settings) -> Iterator[Server]:
         driver=None,
         name=name,
         shm_size="256m",
-        labels={_LABEL: "container"},
+        labels={_LABEL: "container", OWNER_LABEL: str(os.getpid())},
     )
     container.waiting_for(
         _PgReady().with_poll_interval(_READY_POLL_S).with_startup_timeout(_READY_TIMEOUT_S)

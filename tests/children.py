@@ -1,4 +1,4 @@
-"""What a child process may leave behind, and a way to run one that never outlives its test."""
+"""Child processes of tests: their environment, their lifetime, what they may leave behind."""
 
 from __future__ import annotations
 
@@ -13,17 +13,28 @@ from typing import Any
 
 import psutil
 
-from schema_kit.provision.container import docker_available
+from schema_kit.provision.container import OWNER_LABEL, docker_available
 
 
-def containers() -> set[str]:
+def child_env(**extra: str) -> dict[str, str]:
+    """This process's environment for a child pytest or CLI run, minus pytest-xdist's
+    worker variables: a child of a worker is a session of its own, not a worker."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST_")}
+    env.pop("PYTEST_CURRENT_TEST", None)
+    return {**env, **extra}
+
+
+def containers(owner: int) -> list[str]:
+    """Containers, running or not, that process ``owner`` started (the backend labels them),
+    so runs in parallel workers do not see each other's."""
     if not docker_available():
-        return set()
+        return []
     import docker
 
     client = docker.from_env()
     try:
-        return {c.id for c in client.containers.list()}
+        found = client.containers.list(all=True, filters={"label": f"{OWNER_LABEL}={owner}"})
+        return [c.name for c in found]
     finally:
         client.close()
 
@@ -57,7 +68,7 @@ def child_tmpdir() -> Iterator[Path]:
 @contextmanager
 def child(args: list[str], tmpdir: Path, **popen: Any) -> Iterator[subprocess.Popen[str]]:
     """Run ``args`` with TMPDIR=tmpdir; a failed assertion still kills and reaps it."""
-    proc = subprocess.Popen(args, env=dict(os.environ, TMPDIR=str(tmpdir)), text=True, **popen)
+    proc = subprocess.Popen(args, env=child_env(TMPDIR=str(tmpdir)), text=True, **popen)
     try:
         yield proc
     finally:
