@@ -121,7 +121,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 def pytest_sessionfinish(session: pytest.Session) -> None:
     # On an xdist worker: hand the controller a line naming this worker's server.
     output = getattr(session.config, "workeroutput", None)
-    described = session.config.stash[_HARNESS].describe()
+    harness = session.config.stash.get(_HARNESS, None)
+    described = harness.describe() if harness is not None else None
     if output is not None and described is not None:
         output["schema_kit_server"] = described
 
