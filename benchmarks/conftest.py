@@ -19,7 +19,7 @@ from schema_kit.bench.datagen import Dataset, Loaded, load
 from schema_kit.bench.queries import prefix_indexes, tenant_indexes
 from schema_kit.config import Settings
 from schema_kit.connect import connect
-from schema_kit.harness import Harness
+from schema_kit.db.harness import Harness
 
 SEED = 20250106
 

@@ -16,11 +16,11 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from schema_kit.databases import Database
-from schema_kit.harness import Harness
-from schema_kit.session import WriteSession
-from schema_kit.strategies import Batch, batches, workspaces
-from schema_kit.writes import Row
+from schema_kit.db.databases import Database
+from schema_kit.db.harness import Harness
+from schema_kit.workload.session import WriteSession
+from schema_kit.workload.strategies import Batch, batches, workspaces
+from schema_kit.workload.writes import Row
 
 EXAMPLES = 20
 _RUN = settings(

@@ -9,8 +9,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from schema_kit.databases import Database
-from schema_kit.harness import Harness
+from schema_kit.db.databases import Database
+from schema_kit.db.harness import Harness
 
 SqlDirFactory = Callable[[dict[str, str]], Path]
 

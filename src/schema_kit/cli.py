@@ -17,10 +17,10 @@ import psycopg
 
 from schema_kit.config import Settings, settings_from
 from schema_kit.connect import connect, redact
-from schema_kit.databases import SCRATCH_COMMENT
+from schema_kit.db.databases import SCRATCH_COMMENT
+from schema_kit.db.migrations import Migrator, discover
 from schema_kit.errors import ConfigError, SchemaKitError
 from schema_kit.inspect import Snapshot, take_snapshot
-from schema_kit.migrations import Migrator, discover
 
 __all__ = ["main"]
 
@@ -203,10 +203,10 @@ def _diff(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from schema_kit.harness import Harness
-    from schema_kit.profiles import PROFILES, load_profile, register_profiles
-    from schema_kit.reports import write_reports
-    from schema_kit.verify import run_verification
+    from schema_kit.commands.reports import write_reports
+    from schema_kit.commands.verify import run_verification
+    from schema_kit.db.harness import Harness
+    from schema_kit.workload.profiles import PROFILES, load_profile, register_profiles
 
     explicit = {
         "backend": args.backend or ("dsn" if args.dsn else None),
@@ -246,8 +246,8 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from schema_kit.audit import run_audit
-    from schema_kit.harness import Harness
+    from schema_kit.commands.audit import run_audit
+    from schema_kit.db.harness import Harness
 
     settings = _checked(args)
     # The reference server is never the audited one: SCHEMA_KIT_DSN names the target here.

@@ -21,11 +21,11 @@ import psycopg
 import pytest
 
 from schema_kit.config import OPTIONS, Settings, settings_from
-from schema_kit.databases import Database
+from schema_kit.db.databases import Database
+from schema_kit.db.harness import Harness
 from schema_kit.errors import SchemaKitError
-from schema_kit.harness import Harness
-from schema_kit.profiles import load_profile, register_profiles
 from schema_kit.provision import Server
+from schema_kit.workload.profiles import load_profile, register_profiles
 
 __all__ = [
     "schema_kit_conn",

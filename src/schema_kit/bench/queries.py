@@ -20,8 +20,8 @@ import psycopg
 from psycopg import sql
 
 from schema_kit.bench.datagen import TABLES, Dataset, Pick
-from schema_kit.plans import indexes_in_plan as plan_indexes  # one plan walker for both
-from schema_kit.schema import DATA_TABLES
+from schema_kit.checks.plans import indexes_in_plan as plan_indexes  # one plan walker for both
+from schema_kit.workload.tables import DATA_TABLES
 
 __all__ = [
     "CATALOGUE", "IndexDef", "Query", "Step", "TriggerDef", "create_indexes", "drop_indexes",

@@ -15,7 +15,7 @@ def choose_backend(settings: Settings) -> str:
     """Resolve ``auto``: a container where a Docker daemon answers, else the embedded server."""
     if settings.backend != "auto":
         return settings.backend
-    from schema_kit.provision.container import docker_available
+    from schema_kit.provision.docker import docker_available
 
     return "container" if docker_available() else "embedded"
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import sys
 import time
 import uuid
@@ -31,19 +30,17 @@ from schema_kit.config import DEFAULT_IMAGE, LOCAL_IMAGE, Settings
 from schema_kit.errors import ProvisionError
 from schema_kit.provision import watchdog
 from schema_kit.provision.base import Server
+from schema_kit.provision.docker import (
+    NO_DOCKER_REMEDY,
+    connect_docker,
+    docker_available,
+    docker_socket_problem,
+    image_present,
+)
+from schema_kit.provision.image import build_local_image
 
-__all__ = [
-    "NO_DOCKER_REMEDY",
-    "OWNER_LABEL",
-    "connect_docker",
-    "docker_available",
-    "docker_socket_problem",
-    "image_present",
-    "resolve_image",
-    "start_container",
-]
+__all__ = ["OWNER_LABEL", "resolve_image", "start_container"]
 
-NO_DOCKER_REMEDY = "start dockerd (scripts/ci-docker.sh start) or use --backend embedded"
 
 _PG_PORT = 5432
 _READY_TIMEOUT_S = 60
@@ -57,58 +54,6 @@ _LABEL = "dev.schema-kit.backend"
 # Which process started the container: `docker ps --filter label=dev.schema-kit.owner-pid=N`
 # finds what a given run left, without mistaking a parallel run's containers for it.
 OWNER_LABEL = "dev.schema-kit.owner-pid"
-
-
-def docker_socket_problem() -> str | None:
-    """Why the daemon's unix socket refuses connections, or None (also for tcp/ssh hosts).
-
-    The docker SDK leaks its socket when the connect fails, which ``-W error`` turns into a
-    ResourceWarning failure; probing with a socket we close ourselves keeps that path clean.
-    """
-    host = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
-    if not host.startswith("unix://"):
-        return None
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
-        probe.settimeout(2.0)
-        try:
-            probe.connect(host.removeprefix("unix://"))
-        except OSError as exc:
-            return f"cannot connect to {host}: {exc.strerror or exc}"
-    return None
-
-
-def connect_docker(timeout: float = 10.0) -> Any:
-    """A docker SDK client that has answered a ping, or ProvisionError naming the remedy."""
-    problem = docker_socket_problem()
-    if problem:
-        raise ProvisionError(f"no Docker daemon answers ({problem}); {NO_DOCKER_REMEDY}")
-    try:
-        client = docker.from_env(timeout=timeout)
-    except docker.errors.DockerException as exc:
-        raise ProvisionError(f"no Docker daemon answers ({exc}); {NO_DOCKER_REMEDY}") from None
-    try:
-        client.ping()
-    except (docker.errors.DockerException, OSError) as exc:
-        client.close()
-        raise ProvisionError(f"no Docker daemon answers ({exc}); {NO_DOCKER_REMEDY}") from None
-    return client
-
-
-def image_present(client: Any, tag: str) -> bool:
-    try:
-        client.images.get(tag)
-    except docker.errors.ImageNotFound:
-        return False
-    return True
-
-
-def docker_available(timeout: float = 2.0) -> bool:
-    """Whether a Docker daemon answers a ping within ``timeout`` seconds; never raises."""
-    try:
-        connect_docker(timeout).close()
-    except Exception:
-        return False
-    return True
 
 
 def resolve_image(settings: Settings) -> str:
@@ -140,9 +85,6 @@ def resolve_image(settings: Settings) -> str:
     finally:
         client.close()
     _to_stderr(f"cannot pull {DEFAULT_IMAGE} ({failure}); building {LOCAL_IMAGE} instead")
-    # Imported here: image.py imports this module for its Docker helpers.
-    from schema_kit.provision.image import build_local_image
-
     return build_local_image(LOCAL_IMAGE, progress=_to_stderr)
 
 

@@ -25,9 +25,9 @@ import docker.errors
 
 from schema_kit.config import LOCAL_IMAGE
 from schema_kit.errors import ProvisionError
-from schema_kit.provision.container import connect_docker, image_present
+from schema_kit.provision.docker import connect_docker, image_present
 
-__all__ = ["PGSERVER_REQUIREMENT", "build_local_image", "image_exists"]
+__all__ = ["PGSERVER_REQUIREMENT", "build_local_image"]
 
 PGSERVER_REQUIREMENT = "pgserver==0.1.4"
 
@@ -94,15 +94,6 @@ CMD ["postgres", "-c", "fsync=off"]
 
 def _quiet(_message: str) -> None:
     pass
-
-
-def image_exists(tag: str) -> bool:
-    """Whether the daemon holds ``tag`` locally (ProvisionError when there is no daemon)."""
-    client = connect_docker()
-    try:
-        return image_present(client, tag)
-    finally:
-        client.close()
 
 
 def build_local_image(

@@ -1,0 +1,1 @@
+"""Step 6, report: ``verify``, ``audit`` and the reports they write."""

@@ -1,0 +1,98 @@
+"""The verification reports: ``report.md`` for reviewers, ``junit.xml`` for CI, ``report.json``."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+from schema_kit.checks.safety import to_markdown
+from schema_kit.commands.verify import Verification
+
+__all__ = ["write_reports"]
+
+
+def _safety_dicts(verification: Verification) -> list[dict[str, Any]]:
+    return [item.to_dict() for item in verification.safety]
+
+
+def _json(verification: Verification) -> str:
+    payload = {
+        "holds": verification.holds,
+        "backend": verification.backend,
+        "server_version": verification.server_version,
+        "sql_dir": verification.sql_dir,
+        "head": verification.head,
+        "profile": verification.profile,
+        "elapsed_s": round(verification.elapsed_s, 2),
+        "checks": [dataclasses.asdict(c) for c in verification.checks],
+        "migration_safety": _safety_dicts(verification),
+    }
+    return json.dumps(payload, indent=2, default=str)
+
+
+def _junit(verification: Verification) -> bytes:
+    failures = sum(not c.holds for c in verification.checks)
+    suite = ET.Element(
+        "testsuite",
+        name="schema-kit verify",
+        tests=str(len(verification.checks)),
+        failures=str(failures),
+        errors="0",
+        time=f"{verification.elapsed_s:.3f}",
+    )
+    for check in verification.checks:
+        case = ET.SubElement(
+            suite, "testcase", classname=f"schema_kit.{check.kind}", name=check.name,
+            time=f"{check.elapsed_s:.3f}",
+        )
+        if not check.holds:
+            failure = ET.SubElement(case, "failure", message=check.failure.splitlines()[0][:200]
+                                    if check.failure else "failed")
+            failure.text = check.failure + (f"\nreplay: {check.replay}" if check.replay else "")
+    text: bytes = ET.tostring(suite, encoding="utf-8", xml_declaration=True)
+    return text
+
+
+def _markdown(verification: Verification) -> str:
+    verdict = "HOLDS" if verification.holds else "FAILS"
+    lines = [
+        f"# schema-kit verify: {verdict}",
+        "",
+        f"- chain head: {verification.head} (sql dir `{verification.sql_dir}`)",
+        f"- server: {verification.backend}, PostgreSQL {verification.server_version}",
+        f"- Hypothesis profile: {verification.profile}; wall time {verification.elapsed_s:.1f} s",
+        "",
+        "| check | kind | result | examples | rows | time (s) |",
+        "|---|---|---|---:|---:|---:|",
+    ]
+    for c in verification.checks:
+        mark = "holds" if c.holds else "**FAILS**"
+        lines.append(
+            f"| {c.name} | {c.kind} | {mark} | {c.examples} | {c.rows} | {c.elapsed_s:.2f} |"
+        )
+    failed = [c for c in verification.checks if not c.holds]
+    for c in failed:
+        lines += ["", f"## {c.name}", "", "```", c.failure.strip(), "```"]
+        if c.replay:
+            lines += ["", f"Replay: `psql -v vector_dim=… -f {c.replay}` on a fresh database."]
+    if verification.safety:
+        lines += ["", "## Migration safety (measured while each up migration ran on data)", ""]
+        lines.append(to_markdown(verification.safety))
+    return "\n".join(lines) + "\n"
+
+
+def write_reports(verification: Verification, directory: Path) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, content in (
+        ("report.json", _json(verification).encode()),
+        ("junit.xml", _junit(verification)),
+        ("report.md", _markdown(verification).encode()),
+    ):
+        path = directory / name
+        path.write_bytes(content)
+        written.append(path)
+    return written

@@ -1,0 +1,168 @@
+"""Scratch databases: a migrated template per (sql dir, version), and cheap clones of it.
+
+Every database the harness creates carries its prefix and a comment naming schema_kit, and is
+dropped only by the process that created it, so on a shared server (the dsn backend) nothing
+else is ever touched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.pq import TransactionStatus
+
+from schema_kit.connect import connect, dsn_for
+from schema_kit.db.migrations import Migrator, discover
+from schema_kit.errors import SchemaKitError
+from schema_kit.provision.base import Server
+
+__all__ = ["SCRATCH_COMMENT", "Database", "ScratchDatabases", "Templates"]
+
+SCRATCH_COMMENT = "schema_kit scratch database"
+
+
+@dataclass(frozen=True)
+class Database:
+    """A database a test may do anything to."""
+
+    name: str
+    dsn: str
+    version: str | None
+
+    def connect(self, **kwargs: Any) -> psycopg.Connection[Any]:
+        return connect(self.dsn, **kwargs)
+
+
+class ScratchDatabases:
+    """Creates, clones and drops the harness's own databases on one server."""
+
+    def __init__(self, server: Server, prefix: str, tag: str | None = None) -> None:
+        self.server = server
+        self.prefix = prefix
+        self.tag = tag or f"p{os.getpid()}"
+        self._counter = itertools.count(1)
+        self._created: list[str] = []
+        self._admin: psycopg.Connection[Any] | None = None
+
+    @property
+    def admin(self) -> psycopg.Connection[Any]:
+        # A Ctrl-C that lands mid-query leaves the connection ACTIVE with a result unread
+        # ("another command is already in progress"); cleanup then needs a fresh one.
+        admin = self._admin
+        if admin is None or admin.closed or admin.info.transaction_status != TransactionStatus.IDLE:
+            if admin is not None:
+                admin.close()
+            admin = self._admin = connect(self.server.dsn, autocommit=True)
+        return admin
+
+    def new_name(self, purpose: str) -> str:
+        name = f"{self.prefix}{purpose}_{self.tag}_{next(self._counter)}"
+        if len(name) > 63:
+            raise SchemaKitError(f"database name {name!r} is longer than PostgreSQL's 63 bytes")
+        return name
+
+    def create(self, purpose: str, template: str | None = None) -> str:
+        name = self.new_name(purpose)
+        query = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template is not None:
+            self._close_connections(template)
+            query = sql.SQL("{} TEMPLATE {}").format(query, sql.Identifier(template))
+        # Recorded first: if the CREATE is interrupted after the server did it, close() still
+        # drops it (DROP ... IF EXISTS covers the case where it was not).
+        self._created.append(name)
+        self.admin.execute(query)
+        self.admin.execute(
+            sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                sql.Identifier(name), sql.Literal(SCRATCH_COMMENT)
+            )
+        )
+        return name
+
+    def _close_connections(self, name: str) -> None:
+        # CREATE DATABASE ... TEMPLATE fails while anyone is connected to the template.
+        self.admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            (name,),
+        )
+
+    def drop(self, name: str) -> None:
+        if name not in self._created:
+            raise SchemaKitError(
+                f"refusing to drop database {name!r}: this harness did not create it"
+            )
+        self.admin.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        self._created.remove(name)
+
+    def dsn(self, name: str) -> str:
+        return dsn_for(self.server.dsn, name)
+
+    def close(self) -> None:
+        """Drop every database this object created, then close the admin connection."""
+        try:
+            for name in reversed(list(self._created)):
+                self.drop(name)
+        finally:
+            if self._admin is not None:
+                self._admin.close()
+                self._admin = None
+
+
+class Templates:
+    """One migrated template per version; tests get clones, not re-migrations."""
+
+    def __init__(
+        self,
+        scratch: ScratchDatabases,
+        sql_dir: Path,
+        params: dict[str, int | str],
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
+        self.scratch = scratch
+        self.sql_dir = Path(sql_dir)
+        self.params = params
+        self.progress = progress
+        self._templates: dict[str, str] = {}
+
+    def _key(self, version: str | None) -> str:
+        migrations = discover(self.sql_dir)
+        digest = hashlib.sha256()
+        for m in migrations:
+            digest.update(m.checksum.encode())
+            digest.update(m.down_path.read_bytes())
+        digest.update(repr((sorted(self.params.items()), version)).encode())
+        return digest.hexdigest()
+
+    def template(self, version: str | None = "head") -> str:
+        key = self._key(version)
+        if key not in self._templates:
+            name = self.scratch.create("tpl")
+            with connect(self.scratch.dsn(name)) as conn:
+                Migrator(conn, discover(self.sql_dir), self.params).migrate(
+                    version or "base", progress=self.progress
+                )
+            self._templates[key] = name
+        return self._templates[key]
+
+    def clone(self, version: str | None = "head", purpose: str = "db") -> Database:
+        name = self.scratch.create(purpose, template=self.template(version))
+        return Database(name, self.scratch.dsn(name), version)
+
+    @contextmanager
+    def database(self, version: str | None = "head") -> Iterator[Database]:
+        db = self.clone(version)
+        try:
+            yield db
+        finally:
+            self.scratch.drop(db.name)

@@ -1,0 +1,101 @@
+"""A session's server, scratch databases and templates, started lazily and closed once."""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+from collections.abc import Callable
+
+from schema_kit.config import Settings
+from schema_kit.connect import connect
+from schema_kit.db.databases import Database, ScratchDatabases, Templates
+from schema_kit.errors import SchemaKitError
+from schema_kit.provision import Server, choose_backend, provision
+
+__all__ = ["Harness"]
+
+
+class Harness:
+    """Owns everything the harness starts for one run; ``close()`` removes all of it."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        tag: str | None = None,
+        progress: Callable[[str], None] | None = None,
+        server: Server | None = None,
+    ) -> None:
+        """``server``: reuse a running server (another harness's) instead of starting one."""
+        self.settings = settings
+        self.tag = tag
+        self.progress = progress
+        self._stack = contextlib.ExitStack()
+        self._server: Server | None = server
+        self._scratch: ScratchDatabases | None = None
+        self._templates: Templates | None = None
+        self._error: SchemaKitError | None = None
+        self.server_version = ""
+        atexit.register(self.close)
+
+    @property
+    def backend(self) -> str:
+        return self._server.backend if self._server else choose_backend(self.settings)
+
+    @property
+    def server(self) -> Server:
+        if self._error is not None:
+            raise self._error
+        if self._server is None:
+            try:
+                self._server = self._stack.enter_context(provision(self.settings))
+            except SchemaKitError as exc:
+                self._error = exc
+                self.close()
+                raise
+        if not self.server_version:
+            with connect(self._server.dsn, autocommit=True) as conn:
+                row = conn.execute("SHOW server_version").fetchone()
+            self.server_version = row[0] if row else "?"
+        return self._server
+
+    def describe(self) -> str | None:
+        """The running server in one line, or None where none was started."""
+        if self._server is None or not self.server_version:
+            return None
+        return (
+            f"backend={self._server.backend} (asked: {self.settings.backend}), "
+            f"PostgreSQL {self.server_version}, {self._server.detail}"
+        )
+
+    @property
+    def scratch(self) -> ScratchDatabases:
+        if self._scratch is None:
+            self._scratch = ScratchDatabases(self.server, self.settings.db_prefix, self.tag)
+        return self._scratch
+
+    @property
+    def params(self) -> dict[str, int | str]:
+        return self.settings.migration_params
+
+    @property
+    def templates(self) -> Templates:
+        if self._templates is None:
+            self._templates = Templates(
+                self.scratch, self.settings.sql_dir, self.params, self.progress
+            )
+        return self._templates
+
+    def database(self, version: str | None = "head") -> Database:
+        return self.templates.clone(version)
+
+    def close(self) -> None:
+        """Drop our databases, stop the server; safe to call twice and from atexit."""
+        try:
+            if self._scratch is not None:
+                self._scratch.close()
+        finally:
+            self._scratch = None
+            self._templates = None
+            self._stack.close()
+            self._server = None
+            atexit.unregister(self.close)

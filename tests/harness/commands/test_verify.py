@@ -1,0 +1,97 @@
+"""schema-kit verify: holds at head, fails on a mutant naming the invariant, writes reports."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from schema_kit.commands.reports import write_reports
+from schema_kit.commands.verify import run_verification
+from schema_kit.config import Settings
+from schema_kit.db.harness import Harness
+from tests.harness.checks.corpus import CORPUS
+from tests.harness.children import child, child_tmpdir, containers, left_in, servers_under
+
+
+def _harness_on(server_harness: Harness, sql_dir: Path | None = None) -> Harness:
+    settings = Settings(
+        backend=server_harness.settings.backend,
+        sql_dir=sql_dir or server_harness.settings.sql_dir,
+        vector_dim=server_harness.settings.vector_dim,
+    )
+    return Harness(settings, tag="vfy", server=server_harness.server)
+
+
+def test_verify_holds_at_head_and_writes_three_reports(
+    schema_kit_harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SCHEMA_KIT_REPLAY_DIR", str(tmp_path / "replays"))
+    harness = _harness_on(schema_kit_harness)
+    try:
+        verification = run_verification(harness, "ci", max_examples=2)
+    finally:
+        harness.close()
+    failed = [(c.name, c.failure[:300]) for c in verification.checks if not c.holds]
+    assert failed == []
+    assert verification.holds
+    names = {c.name for c in verification.checks}
+    assert {"extraction (property)", "round_trip (scenario)", "concurrent registration",
+            "stateful workload (property)", "indexes_serve (scenario)"} <= names
+    assert any(s.version == "2.0.0" and s.flags for s in verification.safety)
+    paths = write_reports(verification, tmp_path / "report")
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert report["holds"] is True and len(report["checks"]) == len(verification.checks)
+    suite = ET.parse(tmp_path / "report" / "junit.xml").getroot()
+    assert suite.get("failures") == "0" and int(suite.get("tests", "0")) == len(names)
+    assert "# schema-kit verify: HOLDS" in (tmp_path / "report" / "report.md").read_text()
+    assert len(paths) == 3
+
+
+def test_verify_fails_on_a_mutant_naming_the_invariant_and_its_replay(
+    schema_kit_harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SCHEMA_KIT_REPLAY_DIR", str(tmp_path / "replays"))
+    mutant = next(m for m in CORPUS if m.name == "split_part_on_the_wrong_part")
+    harness = _harness_on(schema_kit_harness, mutant.build(tmp_path / "sql"))
+    try:
+        verification = run_verification(harness, "ci", max_examples=5, shrink=False)
+    finally:
+        harness.close()
+    assert not verification.holds
+    by_name = {c.name: c for c in verification.checks}
+    failed = by_name["extraction (property)"]
+    assert not failed.holds and "invariant: extraction" in failed.failure
+    assert Path(failed.replay).is_file()
+    write_reports(verification, tmp_path / "report")
+    md = (tmp_path / "report" / "report.md").read_text()
+    assert "# schema-kit verify: FAILS" in md and "## extraction (property)" in md
+
+
+def test_ctrl_c_during_verify_leaves_nothing(tmp_path: Path) -> None:
+    args = [sys.executable, "-m", "schema_kit.cli", "verify", "--profile", "dev",
+            "--report", str(tmp_path / "report")]
+    with child_tmpdir() as tmpdir:
+        with child(args, tmpdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+            deadline = time.monotonic() + 120
+            assert proc.stderr is not None
+            seen = ""
+            while time.monotonic() < deadline:
+                line = proc.stderr.readline()
+                seen += line
+                if "scenario:" in line or not line:
+                    break
+            assert "scenario:" in seen, seen
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=120)
+            assert proc.returncode == 130, err
+            assert "interrupted" in err
+        assert left_in(tmpdir) == []
+        assert servers_under(tmpdir) == []
+    assert containers(proc.pid) == []
