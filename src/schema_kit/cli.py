@@ -1,4 +1,8 @@
-"""``schema-kit``: migrate, rollback, status, snapshot, diff, build-image.
+"""``schema-kit``: migrate, rollback, status, snapshot, diff, verify, audit, build-image.
+
+The flags of the options (``--dsn``, ``--backend`` …) are generated from ``config.OPTIONS``,
+each subcommand naming the ones it takes, so they share the names, help and choices of the
+pytest ini keys, pytest flags and env vars.
 
 Exit codes: 0 success, 1 a difference or failed check was found, 2 bad input or environment
 (a one-line error naming the cause and the remedy; never a traceback).
@@ -10,12 +14,13 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import psycopg
 
-from schema_kit.config import Settings, settings_from
+from schema_kit.config import Settings, option_named, settings_from
 from schema_kit.connect import connect, redact
 from schema_kit.db.databases import SCRATCH_COMMENT
 from schema_kit.db.migrations import Migrator, discover
@@ -25,47 +30,93 @@ from schema_kit.inspect import Snapshot, take_snapshot
 __all__ = ["main"]
 
 
-def _common(parser: argparse.ArgumentParser, *, dsn: bool = True) -> None:
-    if dsn:
-        parser.add_argument("--dsn", help="target database (env SCHEMA_KIT_DSN)")
-    parser.add_argument("--sql-dir", help="migrations dir (env SCHEMA_KIT_SQL_DIR)")
-    parser.add_argument("--vector-dim", help="VECTOR dimension (env SCHEMA_KIT_VECTOR_DIM)")
-    parser.add_argument("--vector-suffix", help="LightRAG's vector table suffix, "
-                        "<model>_<dim>d (env SCHEMA_KIT_VECTOR_SUFFIX)")
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments are one line naming the cause, like every other exit 2 (no usage dump)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+@dataclass(frozen=True)
+class _Use:
+    """An option as one subcommand takes it, where its meaning there is narrower than the
+    option's own help: ``help`` replaces that meaning, ``default`` the default shown."""
+
+    name: str
+    help: str | None = None
+    default: str | None = None
+
+
+_TARGET = _Use("dsn", "the database to work on")
+_MIGRATION = ("sql_dir", "vector_dim", "vector_suffix")
+# The options each subcommand takes (the rest of its arguments are its own, below).
+_OPTIONS: dict[str, tuple[str | _Use, ...]] = {
+    "migrate": (_TARGET, *_MIGRATION),
+    "rollback": (_TARGET, *_MIGRATION),
+    "status": (_TARGET, "sql_dir"),
+    "snapshot": (_TARGET,),
+    "verify": (
+        "backend", _Use("dsn", "an existing server to create scratch databases on (alone, it "
+                        "means backend dsn)"), "image", *_MIGRATION, "db_prefix",
+        _Use("replay_dir", default="<--report dir>/replays"),
+    ),
+    "audit": (
+        _TARGET, _Use("backend", "where the reference catalog is built"), "image", *_MIGRATION,
+        "db_prefix",
+    ),
+}
+
+
+def _add_options(parser: argparse.ArgumentParser, command: str) -> None:
+    """Add the subcommand's option flags, generated from ``config.OPTIONS``.
+
+    Each defaults to None, so that an option not given falls through to its env var (and the
+    Settings default) in ``settings_from``.
+    """
+    uses = [u if isinstance(u, _Use) else _Use(u) for u in _OPTIONS[command]]
+    for use in uses:
+        spec = option_named(use.name)
+        parser.add_argument(
+            spec.cli_flag, dest=spec.name, choices=spec.choices or None,
+            help=spec.describe(use.help, use.default),
+        )
+    parser.set_defaults(option_names=tuple(u.name for u in uses))
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="schema-kit", description="Invariant harness for the multi-tenant LightRAG schema"
     )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("migrate", help="apply migrations up (or down) to a version")
-    _common(p)
+    _add_options(p, "migrate")
     p.add_argument("--to", default="head", help="target version (default head; 'base' = none)")
     p.add_argument("--allow-data-loss", action="store_true",
                    help="allow down scripts on a database that is not a schema_kit scratch one")
     p = sub.add_parser("rollback", help="run down scripts until the database is at --to")
-    _common(p)
+    _add_options(p, "rollback")
     p.add_argument("--to", required=True, help="version to roll back to ('base' = none)")
     p.add_argument("--allow-data-loss", action="store_true",
                    help="allow down scripts on a database that is not a schema_kit scratch one")
     p = sub.add_parser("status", help="applied and pending migrations, checksum state")
-    _common(p)
+    _add_options(p, "status")
     p = sub.add_parser("snapshot", help="write the catalog snapshot of a database as JSON")
-    _common(p)
+    _add_options(p, "snapshot")
     p.add_argument("-o", "--output", help="file to write (default stdout)")
     p = sub.add_parser("diff", help="compare two snapshots (JSON files or DSNs); exit 1 if unequal")
     p.add_argument("left")
     p.add_argument("right")
     p = sub.add_parser("verify", help="provision a server and check every invariant of the chain")
-    _common(p, dsn=False)
-    p.add_argument("--backend", help="auto|container|embedded|dsn (env SCHEMA_KIT_BACKEND)")
-    p.add_argument("--dsn", help="an existing server to create scratch databases on (backend dsn)")
-    p.add_argument("--profile", default="thorough", help="Hypothesis profile: ci|dev|thorough")
+    _add_options(p, "verify")
+    p.add_argument("--profile", default="thorough", choices=("ci", "dev", "thorough"),
+                   help="Hypothesis profile (default thorough)")
     p.add_argument("--report", default="schema-kit-report", help="directory for the reports")
+    p.add_argument("--list", action="store_true",
+                   help="print every registered check (name, family, needs, contract) and exit")
+    p.add_argument("--check", action="append", default=[], metavar="NAME",
+                   help="run only this registered check (repeatable; see --list)")
     p = sub.add_parser("audit", help="read-only check of a live database (exit 1 on findings)")
-    _common(p)
-    p.add_argument("--backend", help="where the reference catalog is built (default auto)")
+    _add_options(p, "audit")
     sub.add_parser("bench-report", add_help=False,
                    help="markdown ratio table + PNG plot from pytest-benchmark JSON")
     p = sub.add_parser("build-image", help="build the local PostgreSQL 16 + pgvector image")
@@ -73,14 +124,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _explicit(args: argparse.Namespace) -> dict[str, str | None]:
+    """The options the subcommand takes, as given on its command line (None: not given)."""
+    names: tuple[str, ...] = getattr(args, "option_names", ())
+    return {name: getattr(args, name) for name in names}
+
+
 def _settings(args: argparse.Namespace) -> Settings:
-    explicit = {
-        "dsn": getattr(args, "dsn", None),
-        "sql_dir": getattr(args, "sql_dir", None),
-        "vector_dim": getattr(args, "vector_dim", None),
-        "vector_suffix": getattr(args, "vector_suffix", None),
-    }
-    return settings_from(explicit, {})
+    """The subcommand's settings: its flags > env vars > the options' defaults."""
+    return settings_from(_explicit(args))
 
 
 def _target_dsn(settings: Settings) -> str:
@@ -200,29 +252,34 @@ def _diff(args: argparse.Namespace) -> int:
     return 1 if lines else 0
 
 
+def _verify_settings(args: argparse.Namespace) -> tuple[Settings, Path]:
+    """verify's settings and report dir: ``--dsn`` alone means backend dsn, and replays go
+    under the report dir unless ``--replay-dir`` or SCHEMA_KIT_REPLAY_DIR say otherwise."""
+    explicit = _explicit(args)
+    if not explicit["backend"] and explicit["dsn"]:
+        explicit["backend"] = "dsn"
+    report = Path(args.report).resolve()
+    settings = settings_from(explicit, {"replay_dir": str(report / "replays")})
+    return settings, report
+
+
 def _verify(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from schema_kit.checks import REGISTRY
     from schema_kit.commands.reports import write_reports
-    from schema_kit.commands.verify import run_verification
+    from schema_kit.commands.verify import list_checks, run_verification, selected
     from schema_kit.db.harness import Harness
-    from schema_kit.workload.profiles import PROFILES, load_profile, register_profiles
+    from schema_kit.workload.profiles import load_profile, register_profiles
 
-    explicit = {
-        "backend": args.backend or ("dsn" if args.dsn else None),
-        "dsn": args.dsn,
-        "sql_dir": args.sql_dir,
-        "vector_dim": args.vector_dim,
-        "vector_suffix": args.vector_suffix,
-    }
-    settings = settings_from(explicit, {})
+    if args.list:
+        print(list_checks(REGISTRY))
+        return 0
+    selected(REGISTRY, args.check)  # an unknown name is refused before a server starts
+    settings, report = _verify_settings(args)
     discover(settings.sql_dir)
-    if args.profile not in PROFILES:
-        raise ConfigError(f"profile={args.profile!r} must be one of {', '.join(PROFILES)}")
-    report = Path(args.report).resolve()
     register_profiles(report / ".hypothesis")
     profile = load_profile(args.profile)
-    os.environ["SCHEMA_KIT_REPLAY_DIR"] = str(report / "replays")
     console = Console(stderr=True)
     harness = Harness(settings)
     try:
@@ -232,13 +289,19 @@ def _verify(args: argparse.Namespace) -> int:
                 console.log(message)
                 status.update(message + " …")
 
-            verification = run_verification(harness, profile, say)
+            verification = run_verification(harness, profile, say, select=args.check)
     finally:
         harness.close()
     paths = write_reports(verification, report)
+    marks = {"holds": "[green]holds[/]", "FAILS": "[red bold]FAILS[/]"}
     for check in verification.checks:
-        mark = "[green]holds[/]" if check.holds else "[red bold]FAILS[/]"
-        console.print(f"  {check.name:<36} {mark}  {check.elapsed_s:6.2f} s")
+        mark = marks.get(check.status, check.status)
+        console.print(f"  {check.name:<36} {mark}  {check.elapsed_s:6.2f} s", highlight=False)
+        if check.failed:
+            console.print(f"    expected: {check.contract}" if check.contract else "",
+                          highlight=False, markup=False)
+            for line in check.failure.strip().splitlines()[:8]:
+                console.print(f"    {line}", highlight=False, markup=False)
     verdict = "every invariant holds" if verification.holds else "INVARIANTS FAIL"
     console.print(f"{verdict} at {verification.head} ({verification.elapsed_s:.1f} s); "
                   f"reports: {', '.join(str(p) for p in paths)}")
@@ -254,9 +317,8 @@ def _audit(args: argparse.Namespace) -> int:
     env = {k: v for k, v in os.environ.items() if k != "SCHEMA_KIT_DSN"}
     if env.get("SCHEMA_KIT_BACKEND") == "dsn":
         env.pop("SCHEMA_KIT_BACKEND")
-    reference = Harness(settings_from(
-        {"backend": args.backend, "sql_dir": args.sql_dir, "vector_dim": args.vector_dim,
-         "vector_suffix": args.vector_suffix}, {}, env))
+    explicit = {k: v for k, v in _explicit(args).items() if k != "dsn"}
+    reference = Harness(settings_from(explicit, {}, env))
     try:
         result = run_audit(settings.dsn, settings.sql_dir, reference.templates, _say)
     finally:

@@ -1,8 +1,12 @@
-"""Settings: one frozen dataclass, every option under one name as ini key, CLI flag and env var.
+"""Settings: one frozen dataclass, every option under one name as ini key, flags and env var.
 
 An option called ``backend`` is the pytest ini key ``schema_kit_backend``, the pytest flag
 ``--schema-kit-backend``, the CLI flag ``--backend`` and the env var ``SCHEMA_KIT_BACKEND``.
-Precedence: CLI flag > env var > ini key > default.
+Precedence: flag > env var > ini key > default.
+
+``OPTIONS`` is the only place an option is defined: the pytest plugin and the CLI generate
+their keys and flags from it, and the ``Settings`` field defaults are its defaults, parsed, so
+the documented default and the one used cannot drift apart.
 """
 
 from __future__ import annotations
@@ -17,7 +21,15 @@ from typing import Any
 
 from schema_kit.errors import ConfigError
 
-__all__ = ["BACKENDS", "OPTIONS", "Option", "Settings", "default_sql_dir", "settings_from"]
+__all__ = [
+    "BACKENDS",
+    "OPTIONS",
+    "Option",
+    "Settings",
+    "default_sql_dir",
+    "option_named",
+    "settings_from",
+]
 
 BACKENDS = ("auto", "container", "embedded", "dsn")
 DEFAULT_IMAGE = "pgvector/pgvector:pg16"
@@ -33,11 +45,32 @@ def default_sql_dir() -> Path:
     return here.parent.parent / "sql"
 
 
+def _text(name: str, raw: str) -> str:
+    return raw
+
+
+def _integer(name: str, raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} must be an integer") from None
+
+
+def _path(name: str, raw: str) -> Path:
+    # Resolved when read, so a later chdir (a test, a subprocess' cwd) cannot move it.
+    return Path(raw).expanduser().resolve()
+
+
 @dataclass(frozen=True)
 class Option:
+    """One setting. ``default`` is written as in an ini file or env var ("" = none);
+    ``convert`` turns such text into the Settings field's type, naming the option on error."""
+
     name: str
     help: str
     default: str
+    convert: Callable[[str, str], Any] = _text
+    choices: tuple[str, ...] = ()
 
     @property
     def env(self) -> str:
@@ -55,49 +88,76 @@ class Option:
     def cli_flag(self) -> str:
         return "--" + self.name.replace("_", "-")
 
+    def parse(self, raw: str) -> Any:
+        return self.convert(self.name, raw)
+
+    def describe(self, meaning: str | None = None, default: str | None = None) -> str:
+        """Help text naming the env var and the default; ``meaning``/``default`` replace the
+        option's own where a CLI subcommand uses it more narrowly."""
+        text = meaning or self.help
+        if self.choices:
+            text += ": " + "|".join(self.choices)
+        shown = (self.default or "none") if default is None else default
+        return f"{text} (env {self.env}; default {shown})"
+
 
 OPTIONS: tuple[Option, ...] = (
-    Option("backend", "where PostgreSQL runs: " + "|".join(BACKENDS), "auto"),
+    Option("backend", "where PostgreSQL runs", "auto", choices=BACKENDS),
     Option("dsn", "conninfo of an existing server (backend dsn)", ""),
     Option("image", "container image with PostgreSQL + pgvector", ""),
-    Option("sql_dir", "directory holding migrations/ and init-postgres.sql", ""),
-    Option("vector_dim", "dimension of the VECTOR columns", "1024"),
+    Option("sql_dir", "directory holding migrations/ and init-postgres.sql",
+           str(default_sql_dir()), _path),
+    Option("vector_dim", "dimension of the VECTOR columns", "1024", _integer),
     Option("vector_suffix", "LightRAG's vector table suffix <model>_<dim>d (3.2.0; empty: "
            "plain LIGHTRAG_VDB_* names)", ""),
     Option("db_prefix", "name prefix of the scratch databases the harness creates", "schema_kit_"),
-    Option("bench_rows", "rows loaded for the benchmarks (10000, 100000, 1000000, ...)", "10000"),
+    Option("bench_rows", "rows loaded for the benchmarks (10000, 100000, 1000000, ...)", "10000",
+           _integer),
+    Option("replay_dir", "directory for the psql replay scripts of failed invariants",
+           ".schema_kit/replays", _path),
 )
+_BY_NAME = {o.name: o for o in OPTIONS}
 
 
-def _positive_int(name: str, raw: str, low: int, high: int) -> int:
+def option_named(name: str) -> Option:
+    """The option called ``name``; a KeyError names the known ones."""
     try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} must be an integer") from None
-    if not low <= value <= high:
-        raise ConfigError(f"{name}={value} must be between {low} and {high}")
-    return value
+        return _BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"no option {name!r}; options: {', '.join(_BY_NAME)}") from None
+
+
+def _default(name: str) -> Callable[[], Any]:
+    """A Settings field's default: the option's, parsed when a Settings is made (so sql_dir
+    and replay_dir resolve against the cwd of that moment, as a value given would)."""
+    spec = option_named(name)
+    return lambda: spec.parse(spec.default)
 
 
 @dataclass(frozen=True)
 class Settings:
-    backend: str = "auto"
-    dsn: str = ""
-    image: str = ""
-    sql_dir: Path = dataclasses.field(default_factory=default_sql_dir)
-    vector_dim: int = 1024
-    vector_suffix: str = ""
-    db_prefix: str = "schema_kit_"
-    bench_rows: int = 10_000
+    """The merged options of a run: one field per option of ``OPTIONS``, defaulting to it."""
+
+    backend: str = dataclasses.field(default_factory=_default("backend"))
+    dsn: str = dataclasses.field(default_factory=_default("dsn"))
+    image: str = dataclasses.field(default_factory=_default("image"))
+    sql_dir: Path = dataclasses.field(default_factory=_default("sql_dir"))
+    vector_dim: int = dataclasses.field(default_factory=_default("vector_dim"))
+    vector_suffix: str = dataclasses.field(default_factory=_default("vector_suffix"))
+    db_prefix: str = dataclasses.field(default_factory=_default("db_prefix"))
+    bench_rows: int = dataclasses.field(default_factory=_default("bench_rows"))
+    replay_dir: Path = dataclasses.field(default_factory=_default("replay_dir"))
 
     def __post_init__(self) -> None:
-        if self.backend not in BACKENDS:
-            raise ConfigError(
-                f"backend={self.backend!r} must be one of {', '.join(BACKENDS)}"
-            )
+        for spec in OPTIONS:
+            value = getattr(self, spec.name)
+            if spec.choices and value not in spec.choices:
+                raise ConfigError(
+                    f"{spec.name}={value!r} must be one of {', '.join(spec.choices)}"
+                )
         if self.backend == "dsn" and not self.dsn:
             raise ConfigError(
-                "backend='dsn' needs a server: set SCHEMA_KIT_DSN or --schema-kit-dsn "
+                "backend='dsn' needs a server: set SCHEMA_KIT_DSN, --schema-kit-dsn or --dsn "
                 "(e.g. postgresql://user:pass@localhost:5432/postgres)"
             )
         if not 1 <= self.vector_dim <= 16000:
@@ -121,31 +181,29 @@ class Settings:
         return {"vector_dim": self.vector_dim, "vector_suffix": self.vector_suffix}
 
 
-_CONVERT: dict[str, Callable[[str], Any]] = {
-    "sql_dir": lambda raw: Path(raw).expanduser().resolve(),
-    "vector_dim": lambda raw: _positive_int("vector_dim", raw, 1, 16000),
-    "bench_rows": lambda raw: _positive_int("bench_rows", raw, 100, 100_000_000),
-}
-
-
 def settings_from(
     explicit: Mapping[str, str | None] | None = None,
     ini: Mapping[str, str | None] | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Settings:
-    """Merge the sources of every option into a Settings (explicit > env > ini > default)."""
+    """Merge the sources of every option into a Settings (explicit > env > ini > default).
+
+    ``ini`` is the layer below the env vars: the pytest ini file, or the defaults a CLI
+    subcommand sets for itself (verify's replay dir under its report dir). An empty value
+    counts as not given, as in an ini file.
+    """
     explicit = explicit or {}
     ini = ini or {}
     env = os.environ if env is None else env
     values: dict[str, Any] = {}
-    for option in OPTIONS:
-        raw = explicit.get(option.name)
+    for spec in OPTIONS:
+        raw = explicit.get(spec.name)
         if raw in (None, ""):
-            raw = env.get(option.env)
+            raw = env.get(spec.env)
         if raw in (None, ""):
-            raw = ini.get(option.name)
+            raw = ini.get(spec.name)
         if raw in (None, ""):
             continue
         assert raw is not None
-        values[option.name] = _CONVERT.get(option.name, str)(raw)
+        values[spec.name] = spec.parse(raw)
     return Settings(**values)

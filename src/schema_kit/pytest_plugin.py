@@ -49,9 +49,10 @@ register_profiles()
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("schema_kit", "schema_kit: multi-tenant schema invariants")
     for option in OPTIONS:
-        text = f"{option.help} (env {option.env}; default {option.default or 'none'})"
+        text = option.describe()
         parser.addini(option.ini, text, default=None)
-        group.addoption(option.pytest_flag, dest=option.ini, default=None, help=text)
+        group.addoption(option.pytest_flag, dest=option.ini, default=None, help=text,
+                        choices=option.choices or None)
 
 
 def _is_xdist_controller(config: pytest.Config) -> bool:
@@ -60,7 +61,7 @@ def _is_xdist_controller(config: pytest.Config) -> bool:
     )
 
 
-def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+def _raise_interrupt(signum: int, _frame: FrameType | None) -> None:
     # A SIGTERM (CI timeout, `kill`) must unwind like Ctrl-C so fixtures stop their servers.
     raise KeyboardInterrupt(f"signal {signum}")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -66,10 +67,30 @@ def child_tmpdir() -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def interruptible(args: list[str], **popen: Any) -> subprocess.Popen[str]:
+    """Start ``args`` with SIGINT at its default disposition, so a SIGINT sent to it
+    interrupts it even where this process has SIGINT ignored.
+
+    A job started in the background by a non-interactive shell (``pytest &`` in a script)
+    runs with SIGINT ignored, and children inherit that across exec; a Python child then
+    installs no KeyboardInterrupt handler at start-up, and a SIGINT does nothing.
+    ``restore_signals`` covers only SIGPIPE, SIGXFZ and SIGXFSZ, so the reset happens in the
+    forked child, before exec: the child's interpreter starts with SIGINT at SIG_DFL.
+    (After the fork CPython makes the forking thread the child's main thread, so
+    ``signal.signal`` is allowed there; it takes no lock another thread could hold.)
+    """
+    return subprocess.Popen(args, text=True, preexec_fn=_default_sigint, **popen)
+
+
 @contextmanager
 def child(args: list[str], tmpdir: Path, **popen: Any) -> Iterator[subprocess.Popen[str]]:
-    """Run ``args`` with TMPDIR=tmpdir; a failed assertion still kills and reaps it."""
-    proc = subprocess.Popen(args, env=child_env(TMPDIR=str(tmpdir)), text=True, **popen)
+    """Run ``args`` with TMPDIR=tmpdir, interruptible by SIGINT (see ``interruptible``);
+    a failed assertion still kills and reaps it."""
+    proc = interruptible(args, env=child_env(TMPDIR=str(tmpdir)), **popen)
     try:
         yield proc
     finally:

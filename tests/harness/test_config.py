@@ -1,19 +1,121 @@
 from __future__ import annotations
 
+import dataclasses
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from schema_kit import cli
 from schema_kit.config import OPTIONS, Settings, default_sql_dir, settings_from
 from schema_kit.errors import ConfigError, SchemaKitError
 
+# What the child pytest reports: every Settings field of its session, as text.
+_DUMP_TEST = """
+import dataclasses, json, os
+from pathlib import Path
 
-def test_every_option_has_one_name_in_all_three_places() -> None:
-    for option in OPTIONS:
-        stem = option.name
-        assert option.env == "SCHEMA_KIT_" + stem.upper()
-        assert option.ini == "schema_kit_" + stem
-        assert option.pytest_flag == "--schema-kit-" + stem.replace("_", "-")
+
+def test_dump(schema_kit_settings):
+    fields = dataclasses.fields(schema_kit_settings)
+    values = {f.name: str(getattr(schema_kit_settings, f.name)) for f in fields}
+    Path(os.environ["SETTINGS_DUMP"]).write_text(json.dumps(values))
+"""
+# Options no subcommand takes: only the pytest benchmarks read bench_rows.
+_PYTEST_ONLY = {"bench_rows"}
+# Arguments a subcommand needs besides its options, to parse at all.
+_REQUIRED = {"rollback": ["--to", "base"]}
+
+
+def _samples(tmp_path: Path) -> dict[str, tuple[str, object]]:
+    """For every option, a value unlike its default: as written, and as Settings holds it."""
+    sql_dir, replays = tmp_path / "chain", tmp_path / "replays"
+    return {
+        "backend": ("embedded", "embedded"),
+        "dsn": ("postgresql://someone@db.example:5433/x", "postgresql://someone@db.example:5433/x"),
+        "image": ("example/pg:1", "example/pg:1"),
+        "sql_dir": (str(sql_dir), sql_dir.resolve()),
+        "vector_dim": ("8", 8),
+        "vector_suffix": ("model_8d", "model_8d"),
+        "db_prefix": ("sk_", "sk_"),
+        "bench_rows": ("500", 500),
+        "replay_dir": (str(replays), replays.resolve()),
+    }
+
+
+def _child_settings(tmp_path: Path, ini: dict[str, str], flags: list[str]) -> dict[str, str]:
+    """The settings a child pytest session gets from an ini file and flags, with no
+    SCHEMA_KIT_* variable in its environment; --strict-config makes an unregistered ini key
+    an error, --no-header keeps the plugin from starting a server."""
+    root = tmp_path / f"child{len(list(tmp_path.glob('child*')))}"
+    root.mkdir()
+    lines = ["[pytest]", *(f"{key} = {value}" for key, value in ini.items())]
+    (root / "pytest.ini").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (root / "test_dump.py").write_text(_DUMP_TEST, encoding="utf-8")
+    dump = root / "settings.json"
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("SCHEMA_KIT_", "PYTEST_XDIST_", "PYTEST_CURRENT_TEST"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist",
+         "--strict-config", "--no-header", "-q", "-c", str(root / "pytest.ini"),
+         "--rootdir", str(root), *flags, str(root / "test_dump.py")],
+        cwd=root, env={**env, "SETTINGS_DUMP": str(dump)}, capture_output=True, text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    values: dict[str, str] = json.loads(dump.read_text())
+    return values
+
+
+def test_every_option_works_under_all_four_names(tmp_path: Path) -> None:
+    samples = _samples(tmp_path)
+    assert set(samples) == {o.name for o in OPTIONS}, "give a new option a sample value"
+    expected = {o.name: str(samples[o.name][1]) for o in OPTIONS}
+    for o in OPTIONS:
+        assert expected[o.name] != str(getattr(Settings(), o.name)), f"{o.name}: not a default"
+
+    # The pytest ini key and the pytest flag, each alone, in a real child session.
+    via_ini = _child_settings(tmp_path, {o.ini: samples[o.name][0] for o in OPTIONS}, [])
+    assert {o.name: via_ini[o.name] for o in OPTIONS} == expected
+    flags = [f"{o.pytest_flag}={samples[o.name][0]}" for o in OPTIONS]
+    via_flags = _child_settings(tmp_path, {}, flags)
+    assert {o.name: via_flags[o.name] for o in OPTIONS} == expected
+
+    parser = cli._parser()
+    for o in OPTIONS:
+        raw, value = samples[o.name]
+        # The env var.
+        assert getattr(settings_from({}, {}, {o.env: raw}), o.name) == value, o.env
+        # The CLI flag, on every subcommand that takes the option.
+        commands = [c for c, uses in cli._OPTIONS.items()
+                    if o.name in (u if isinstance(u, str) else u.name for u in uses)]
+        if o.name in _PYTEST_ONLY:
+            assert commands == [], f"{o.name} is pytest-only, yet {commands} take it"
+            continue
+        assert commands, f"no subcommand takes {o.cli_flag}"
+        for command in commands:
+            args = parser.parse_args([command, *_REQUIRED.get(command, []), o.cli_flag, raw])
+            settings = cli._settings(args)
+            assert getattr(settings, o.name) == value, f"{command} {o.cli_flag}"
+
+
+def test_an_unknown_cli_flag_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli._parser().parse_args(["migrate", "--bench-rows", "500"])
+    assert info.value.code == 2
+    assert "unrecognized arguments: --bench-rows 500" in capsys.readouterr().err
+
+
+def test_settings_defaults_are_the_options_defaults() -> None:
+    defaults = Settings()
+    for o in OPTIONS:
+        assert getattr(defaults, o.name) == o.parse(o.default), o.name
+    assert defaults.sql_dir == default_sql_dir().resolve()
+    assert defaults.replay_dir == Path(".schema_kit/replays").resolve()
+    assert {f.name for f in dataclasses.fields(Settings)} == {o.name for o in OPTIONS}
 
 
 def test_precedence_is_explicit_then_env_then_ini() -> None:
@@ -39,6 +141,7 @@ def test_default_sql_dir_holds_the_packaged_migrations() -> None:
         ({"backend": "docker"}, "backend='docker' must be one of auto, container, embedded, dsn"),
         ({"vector_dim": "0"}, "vector_dim=0 must be between 1 and 16000"),
         ({"vector_dim": "ten"}, "vector_dim='ten' must be an integer"),
+        ({"bench_rows": "many"}, "bench_rows='many' must be an integer"),
         ({"db_prefix": "Bad-Prefix"}, "db_prefix='Bad-Prefix' must be"),
         ({"backend": "dsn"}, "backend='dsn' needs a server: set SCHEMA_KIT_DSN"),
     ],

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from schema_kit.checks.access import RANK, Grant, access_violations, expected_access
+from tests.schema.seed import seed_and_head
 
 USERS = ["alice", "bob", "carol", "mallory"]
 TENANTS = ["acme", "globex", "initech"]
@@ -35,18 +36,7 @@ memberships = st.dictionaries(
 flags = st.dictionaries(st.sampled_from(TENANTS), st.sampled_from(PUBLIC_FLAGS))
 
 
-@pytest.mark.parametrize(
-    "db_at",
-    [
-        pytest.param("3.0.0", id="seed-3.0.0", marks=pytest.mark.xfail(
-            strict=True, raises=AssertionError,
-            reason="seed defect (access): a public tenant grants 'owner' to a non-member, and "
-            "a member passes an unknown required role ('superuser')",
-        )),
-        pytest.param("head", id="head"),
-    ],
-    indirect=True,
-)
+@pytest.mark.parametrize("db_at", seed_and_head("access", AssertionError), indirect=True)
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(members=memberships, public=flags)
 @example(members={("alice", "acme"): "viewer"}, public={"globex": True})

@@ -1,11 +1,14 @@
-"""SPEC section 4 under Hypothesis: each invariant is a named test, at the seed and at head.
+"""SPEC section 4 under Hypothesis: every data check of the registry over generated batches,
+at the seed and at head, plus the workloads that judge them all (rollback, round trips, the
+stateful LightRAG workload, deleted tenants).
 
-At the seed's 3.0.0 each invariant the seed breaks is a strict xfail naming the counterexample
-Hypothesis found; at head every invariant holds.
+At the seed's 3.0.0 each invariant the seed breaks is a strict xfail naming the counterexample;
+at head every check holds. A check added to the registry gets its property here by itself.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -13,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
-from schema_kit.checks.invariants import InvariantError
-from schema_kit.checks.properties import check_batch
+from schema_kit.checks import REGISTRY, Check, assert_invariants_hold
+from schema_kit.config import Settings
 from schema_kit.db.databases import Database
 from schema_kit.db.harness import Harness
 from schema_kit.db.migrations import Migrator, discover
@@ -24,41 +27,23 @@ from schema_kit.workload.stateful import machine_for
 from schema_kit.workload.strategies import Batch, batches
 from schema_kit.workload.tables import DATA_TABLES, columns_of, table_checksums
 from schema_kit.workload.writes import DeleteTenant, Move, Row
+from tests.schema.seed import SEED, SEED_DEFECTS, seed_and_head
 
-SEED_DEFECTS = {
-    "extraction": "'a:b:c' gets kb_id 'b' (oracle: 'b:c'): SPLIT_PART drops the rest",
-    "registration": "a row in 'a:' is stored with tenant 'a', kb '' and never registered; "
-    "':b' registers the empty tenant ''",
-    "isolation": "'a:b' and 'a:b:c' (and 'x' and 'x:default') share the partition "
-    "('a', 'b')",
-    "bad_input": "'legacy', 'a:' and ':b' are stored instead of refused",
-}
-
-
-def _versions(invariant: str) -> list[Any]:
-    return [
-        pytest.param(
-            "3.0.0",
-            id="seed-3.0.0",
-            marks=pytest.mark.xfail(
-                strict=True, raises=InvariantError,
-                reason=f"seed defect ({invariant}): {SEED_DEFECTS[invariant]}",
-            ),
-        ),
-        pytest.param("head", id="head"),
-    ]
-
-
-_DIM: dict[str, int] = {}
+_RUN: dict[str, Any] = {}
 
 
 @pytest.fixture(autouse=True)
-def _vector_dim(schema_kit_harness: Harness) -> None:
-    _DIM["dim"] = schema_kit_harness.settings.vector_dim
+def _run_settings(schema_kit_settings: Settings) -> None:
+    _RUN["dim"], _RUN["replays"] = schema_kit_settings.vector_dim, schema_kit_settings.replay_dir
 
 
 def _session(conn: psycopg.Connection[Any], db: Database) -> WriteSession:
-    return WriteSession(conn, str(db.version), _DIM["dim"])
+    return WriteSession(conn, str(db.version), _RUN["dim"])
+
+
+def _holds(session: WriteSession, *names: str) -> None:
+    checks = [REGISTRY[n] for n in names] if names else REGISTRY.over_writes()
+    assert_invariants_hold(session, checks, Path(_RUN["replays"]))
 
 
 def _edge(*workspaces: str) -> Batch:
@@ -77,39 +62,41 @@ settings_round_trips = settings(
 )
 
 
-def _run(conn: psycopg.Connection[Any], db: Database, batch: Batch, *checks: str) -> None:
-    check_batch(conn, str(db.version), _DIM["dim"], batch, checks)
+def _property_params() -> list[Any]:
+    return [
+        pytest.param(check, version.values[0], id=f"{check.name}-{version.id}",
+                     marks=version.marks)
+        for check in REGISTRY.properties()
+        for version in seed_and_head(check.name)
+    ]
 
 
-@pytest.mark.parametrize("db_at", _versions("extraction"), indirect=True)
+@pytest.mark.parametrize(("check", "db_at"), _property_params(), indirect=["db_at"])
 @settings_batches
 @given(batch=batches())
-@example(batch=_edge("a:b", "a:b:c", "x", "x:default"))
-def test_extraction(conn: psycopg.Connection[Any], db_at: Database, batch: Batch) -> None:
-    _run(conn, db_at, batch, "extraction")
+@example(batch=_edge("a:b", "a:b:c", "x", "x:default", "a:", ":b", "acme:kb1"))
+def test_check_holds_over_generated_batches(
+    conn: psycopg.Connection[Any], db_at: Database, check: Check, batch: Batch
+) -> None:
+    session = _session(conn, db_at)
+    try:
+        session.write(batch)
+        assert_invariants_hold(session, [check], Path(_RUN["replays"]))
+    finally:
+        conn.rollback()
 
 
-@pytest.mark.parametrize("db_at", _versions("registration"), indirect=True)
-@settings_batches
-@given(batch=batches())
-@example(batch=_edge("a:", ":b", "acme:kb1"))
-def test_registration(conn: psycopg.Connection[Any], db_at: Database, batch: Batch) -> None:
-    _run(conn, db_at, batch, "registration")
+def test_every_seed_defect_names_a_registered_check_or_a_workload() -> None:
+    workloads = {"access", "deleted tenant", "stateful"}
+    assert set(SEED_DEFECTS) - workloads <= {c.name for c in REGISTRY.properties()}
+    assert workloads - {"access"} <= set(SEED_DEFECTS)
 
 
-@pytest.mark.parametrize("db_at", _versions("isolation"), indirect=True)
-@settings_batches
-@given(batch=batches())
-@example(batch=_edge("a:b", "a:b:c", "x", "x:default"))
-def test_isolation(conn: psycopg.Connection[Any], db_at: Database, batch: Batch) -> None:
-    _run(conn, db_at, batch, "isolation")
-
-
-@pytest.mark.parametrize("db_at", _versions("bad_input"), indirect=True)
+@pytest.mark.parametrize("db_at", ["head"], indirect=True)
 @settings_batches
 @given(batch=batches(max_bulk=20))
 @example(batch=_edge("legacy", "a:", ":b", ":", "nul\x00:kb", "t" * 256 + ":k"))
-def test_bad_input_is_refused_and_leaves_nothing(
+def test_refusals_are_class_22_or_23_and_leave_nothing(
     conn: psycopg.Connection[Any], db_at: Database, batch: Batch
 ) -> None:
     session = _session(conn, db_at)
@@ -120,7 +107,7 @@ def test_bad_input_is_refused_and_leaves_nothing(
                 assert outcome.error[:2] in ("22", "23") or outcome.error.startswith("driver"), (
                     outcome.error
                 )
-        session.check("bad_input", "registration")
+        _holds(session, "bad_input", "registration")
     finally:
         conn.rollback()
 
@@ -177,35 +164,22 @@ def test_migration_round_trip_keeps_rows_and_registry(
         assert table_checksums(conn, columns) == before[0]
         # The generated columns were recomputed, not just kept: extraction still holds.
         if db_at.version == "head":
-            session.check("extraction", "isolation")
+            _holds(session, "extraction", "isolation")
     finally:
         conn.rollback()
         migrator.migrate(top)
         reset(conn)
 
 
-@pytest.mark.parametrize(
-    "version",
-    [
-        pytest.param(
-            "3.0.0", id="seed-3.0.0",
-            marks=pytest.mark.xfail(
-                strict=True, raises=InvariantError,
-                reason="seed defects under LightRAG's operations: e.g. upsert of 'a:' leaves an "
-                "unregistered row; deleting a tenant leaves its rows and the next write "
-                "re-registers it",
-            ),
-        ),
-        pytest.param("head", id="head"),
-    ],
-)
+@pytest.mark.parametrize("version", seed_and_head("stateful"))
 def test_stateful_lightrag_workload(version: str, schema_kit_harness: Harness) -> None:
     from hypothesis.stateful import run_state_machine_as_test
 
-    machine = machine_for(schema_kit_harness, version)
+    # After every step: every data check of the registry.
+    machine = machine_for(schema_kit_harness, version, _holds)
     # At the seed a failure is expected: shrinking it (a fresh database per replay) would
     # only spend time; the xfail reason names the counterexample.
-    phases = [Phase.explicit, Phase.reuse, Phase.generate] if version != "head" else None
+    phases = [Phase.explicit, Phase.reuse, Phase.generate] if version == SEED else None
     run_state_machine_as_test(
         machine,
         settings=settings(
@@ -216,18 +190,7 @@ def test_stateful_lightrag_workload(version: str, schema_kit_harness: Harness) -
     )
 
 
-@pytest.mark.parametrize(
-    "db_at",
-    [
-        pytest.param("3.0.0", id="seed-3.0.0", marks=pytest.mark.xfail(
-            strict=True, raises=InvariantError,
-            reason="seed defect (registration): deleting tenant 'acme' leaves its rows behind, "
-            "unregistered, and the next write to 'acme:kb2' registers 'acme' again",
-        )),
-        pytest.param("head", id="head"),
-    ],
-    indirect=True,
-)
+@pytest.mark.parametrize("db_at", seed_and_head("deleted tenant"), indirect=True)
 def test_deleted_tenant_takes_its_rows_and_does_not_come_back_alone(
     conn: psycopg.Connection[Any], db_at: Database
 ) -> None:
@@ -235,9 +198,9 @@ def test_deleted_tenant_takes_its_rows_and_does_not_come_back_alone(
     try:
         session.write(_edge("acme:kb1", "globex:main"))
         session.delete_tenant(DeleteTenant("acme"))
-        session.check("registration", "isolation")
+        _holds(session, "registration", "isolation")
         session.write(Batch((Row("lightrag_doc_full", "acme:kb2", "new", "x"),)))
-        session.check("registration", "isolation")
+        _holds(session, "registration", "isolation")
     finally:
         conn.rollback()
 
@@ -250,6 +213,6 @@ def test_moving_rows_registers_the_new_workspace(
     try:
         session.write(_edge("acme:kb1"))
         session.move(Move("lightrag_doc_full", "acme:kb1", "initech:kb9", ("id-0",)))
-        session.check()
+        _holds(session)
     finally:
         conn.rollback()

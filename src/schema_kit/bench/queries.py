@@ -55,11 +55,15 @@ def _where(columns: Sequence[str]) -> sql.Composable:
     return sql.SQL(" AND ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in columns)
 
 
+_NOTHING = sql.SQL("")
+_ID_IN = sql.SQL(" AND id = ANY(%s)")
+
+
 def _select(table: str, columns: Sequence[str], filters: Sequence[str],
-            extra: str = "") -> sql.Composed:
+            extra: sql.Composable = _NOTHING) -> sql.Composed:
     return sql.SQL("SELECT {} FROM {} WHERE {}{}").format(
         sql.SQL(", ").join(map(sql.Identifier, columns)), sql.Identifier(table),
-        _where(filters), sql.SQL(extra))
+        _where(filters), extra)
 
 
 def upsert_statement(table: str) -> sql.Composed:
@@ -93,7 +97,7 @@ def _tenant_count(ds: Dataset, pick: Pick) -> list[Step]:
 
 def _by_ids(ds: Dataset, pick: Pick) -> list[Step]:
     ids = ds.ids("lightrag_doc_chunks", pick.workspace, 20)
-    stmt = _select("lightrag_doc_chunks", _CHUNK_OUT, _KB, " AND id = ANY(%s)")
+    stmt = _select("lightrag_doc_chunks", _CHUNK_OUT, _KB, _ID_IN)
     return [Step(stmt, [pick.tenant, pick.kb, ids])]
 
 

@@ -15,7 +15,9 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-__all__ = ["RANK", "Grant", "access_violations", "expected_access"]
+from schema_kit.checks.registry import ChainTarget, Check, Found, Needs
+
+__all__ = ["ACCESS", "RANK", "Grant", "access_violations", "expected_access"]
 
 RANK = {"owner": 4, "admin": 3, "editor": 2, "viewer": 1}
 
@@ -61,3 +63,35 @@ def access_violations(
         if bool(got) != want:
             wrong.append((user, tenant, role, got, want))
     return wrong
+
+
+def _detect(target: ChainTarget) -> Found:
+    """Two members and a stranger asking for every role (and an unknown one) of a private
+    and a public tenant."""
+    members = {("alice", "acme"): "viewer", ("bob", "acme"): "owner"}
+    public = {"acme": False, "globex": True}
+    with target.templates.database(target.version) as db, db.connect() as conn:
+        try:
+            conn.execute(
+                "INSERT INTO tenants (tenant_id, name, metadata) VALUES "
+                "('acme', 'acme', '{}'), ('globex', 'globex', '{\"is_public\": true}')"
+            )
+            for (user, tenant), role in members.items():
+                conn.execute(
+                    "INSERT INTO user_tenant_memberships (user_id, tenant_id, role) "
+                    "VALUES (%s, %s, %s)", (user, tenant, role),
+                )
+            asks = [Grant(u, t, r) for u in ("alice", "bob", "eve") for t in public
+                    for r in (*RANK, "superuser")]
+            return Found(rows=list(access_violations(conn, asks, members, public)), examples=1)
+        finally:
+            conn.rollback()
+
+
+ACCESS = Check(
+    "access", "access",
+    "has_tenant_access grants exactly what the role model says: owner > admin > editor > "
+    "viewer, a public tenant grants viewer to non-members, anything unknown grants nothing",
+    Needs.CHAIN, ("user_id", "tenant_id", "required_role", "granted", "expected"),
+    detect=_detect,
+)

@@ -1,210 +1,207 @@
-"""The invariants of SPEC section 4 as set-based SQL checks over every row of every data table.
+"""The data invariants of SPEC section 4, each one set-based query over every row of every
+data table, read from ``checks/sql/*.sql`` and filled in with ``psycopg.sql``.
 
-Each check is one query, composed with the model's expectations as literals (so the replay
-script can show it verbatim), that returns the violating rows; ``assert_holds`` turns a
-non-empty answer into an ``InvariantError`` with a replay file.
+The model's expectations go into the query as literals, one per line, so the replay script
+shows the query exactly as it ran. Model-free checks (audit's) take the workspaces stored.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
+from functools import cache
+from importlib import resources
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
-from schema_kit.checks.replay import Recorder
+from schema_kit.checks.registry import Check, DataTarget, Needs, Violation
 from schema_kit.workload.oracle import Model, parse
-from schema_kit.workload.tables import DATA_TABLES
 
 __all__ = [
-    "Check",
-    "InvariantError",
+    "ACCEPTANCE",
+    "BAD_INPUT",
+    "EXTRACTION",
+    "ISOLATION",
+    "MEMBERSHIPS_KNOWN",
+    "PARTITIONS_DISJOINT",
+    "REGISTERED",
+    "REGISTRATION",
     "all_rows",
-    "assert_holds",
-    "extraction",
-    "isolation",
-    "refused_rows",
-    "registration",
+    "query_text",
 ]
 
 
-class InvariantError(AssertionError):
-    """An invariant does not hold. The message has sections: invariant, expected, found, replay."""
+@cache
+def query_text(name: str) -> str:
+    """The text of ``checks/sql/<name>.sql`` (a literal: only ever wrapped by ``sql.SQL``)."""
+    return resources.files("schema_kit.checks").joinpath("sql", f"{name}.sql").read_text("utf-8")
 
-    def __init__(self, check: Check, version: str, rows: Sequence[tuple[Any, ...]], replay: str):
-        self.check, self.version, self.rows, self.replay = check, version, list(rows), replay
-        shown = "\n".join(f"  {_fmt(r)}" for r in self.rows[:10])
-        more = f"\n  … and {len(self.rows) - 10} more" if len(self.rows) > 10 else ""
-        super().__init__(
-            f"invariant: {check.name} (schema version {version})\n"
-            f"expected: {check.contract}\n"
-            f"found: {len(self.rows)} violation(s):\n{shown}{more}\n"
-            f"replay: {replay}"
+
+def _sql(name: str) -> sql.SQL:
+    return sql.SQL(query_text(name).rstrip("\n"))
+
+
+def all_rows(tables: Iterable[str]) -> sql.Composed:
+    """Every row of ``tables`` as (tbl, workspace, id, tenant_id, kb_id)."""
+    one = _sql("rows")
+    parts = [one.format(table_name=sql.Literal(t), table=sql.Identifier(t)) for t in tables]
+    return sql.SQL("\nUNION ALL\n").join(parts)
+
+
+def _array(values: Iterable[Any], kind: str = "text") -> sql.Composed:
+    items = sql.SQL(",\n    ").join(map(sql.Literal, values))
+    types = {"text": sql.SQL("text[]"), "bigint": sql.SQL("bigint[]")}
+    return sql.SQL("ARRAY[\n    {}\n  ]::{}").format(items, types[kind])
+
+
+def _workspaces(target: DataTarget) -> list[str]:
+    if target.workspaces is not None:
+        sent: Iterable[str] = target.workspaces
+    else:
+        query = sql.SQL("SELECT DISTINCT workspace FROM (\n{}\n) AS r").format(
+            all_rows(target.tables)
         )
+        sent = [str(r[0]) for r in target.conn.execute(query).fetchall()]
+    return sorted(w for w in sent if "\x00" not in w)
 
 
-def _fmt(row: tuple[Any, ...]) -> str:
-    return " | ".join(repr(v) for v in row)
+def _model(target: DataTarget) -> Model:
+    if target.model is None:
+        raise TypeError("this check compares against a model of the writes; none was given")
+    return target.model
 
 
-@dataclass(frozen=True)
-class Check:
-    name: str
-    contract: str
-    query: sql.Composed
-
-    def violations(self, conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
-        return conn.execute(self.query).fetchall()
+_BY_3, _BY_4 = sql.SQL("1, 2, 3"), sql.SQL("1, 2, 3, 4")
 
 
-def all_rows(tables: Sequence[str] = DATA_TABLES) -> sql.Composed:
-    """Every row of every data table as (tbl, workspace, id, tenant_id, kb_id).
-
-    ``tables`` defaults to the seed's 9; pass ``schema.tenant_tables(conn)`` to cover every
-    table under the contract in that database (3.2.0 and LightRAG add some).
-    """
-    parts = [
-        sql.SQL(
-            "SELECT {name}::text AS tbl, workspace::text AS workspace, id::text AS id, "
-            "tenant_id::text AS tenant_id, kb_id::text AS kb_id FROM {table}"
-        ).format(name=sql.Literal(t), table=sql.Identifier(t))
-        for t in tables
-    ]
-    return sql.SQL(" UNION ALL ").join(parts)
+def _with_rows(target: DataTarget, *bodies: sql.Composable, order: sql.SQL) -> sql.Composed:
+    return sql.SQL("WITH r AS (\n{rows}\n)\n{bodies}\n ORDER BY {order}").format(
+        rows=all_rows(target.tables), bodies=sql.SQL("\nUNION ALL\n").join(bodies), order=order
+    )
 
 
-def _array(values: Iterable[str]) -> sql.Composed:
-    return sql.SQL("ARRAY[{}]::text[]").format(sql.SQL(", ").join(map(sql.Literal, values)))
-
-
-def _storable(workspaces: Iterable[str]) -> list[str]:
-    return sorted(w for w in workspaces if "\x00" not in w)
-
-
-def extraction(sent: Iterable[str], tables: Sequence[str] = DATA_TABLES) -> Check:
-    """Every row's (tenant_id, kb_id) equals the oracle's parse of its workspace."""
-    accepted = [(w, p) for w in _storable(sent) if (p := parse(w)) is not None]
-    query = sql.SQL(
-        "WITH r AS ({rows}), e(workspace, tenant_id, kb_id) AS "
-        "(SELECT * FROM unnest({ws}, {tenants}, {kbs})) "
-        "SELECT r.tbl, r.workspace, r.id, r.tenant_id, r.kb_id, "
-        "e.tenant_id AS oracle_tenant, e.kb_id AS oracle_kb "
-        "FROM r JOIN e ON e.workspace = r.workspace "
-        "WHERE (r.tenant_id, r.kb_id) IS DISTINCT FROM (e.tenant_id, e.kb_id) ORDER BY 1, 2, 3"
-    ).format(
-        rows=all_rows(tables),
-        ws=_array(w for w, _ in accepted),
+def extraction_query(target: DataTarget) -> sql.Composed:
+    accepted = [(w, p) for w in _workspaces(target) if (p := parse(w)) is not None]
+    return _sql("extraction").format(
+        rows=all_rows(target.tables),
+        workspaces=_array(w for w, _ in accepted),
         tenants=_array(p.tenant_id for _, p in accepted),
         kbs=_array(p.kb_id for _, p in accepted),
     )
-    return Check("extraction", "(tenant_id, kb_id) = the oracle's parse of workspace", query)
 
 
-def registration(model: Model, tables: Sequence[str] = DATA_TABLES) -> Check:
-    """Every row's tenant and kb are registered; the registry holds nothing else."""
+def bad_input_query(target: DataTarget) -> sql.Composed:
+    refused = [w for w in _workspaces(target) if parse(w) is None]
+    return _sql("bad_input").format(rows=all_rows(target.tables), refused=_array(refused))
+
+
+def registered_query(target: DataTarget) -> sql.Composed:
+    return _with_rows(target, _sql("unregistered"), order=_BY_4)
+
+
+def registration_query(target: DataTarget) -> sql.Composed:
+    model = _model(target)
     kbs = sorted(model.kbs)
-    query = sql.SQL(
-        "WITH r AS ({rows}), et(tenant_id) AS (SELECT unnest({tenants})), "
-        "ek(tenant_id, kb_id) AS (SELECT * FROM unnest({kt}, {kk})) "
-        "SELECT 'row of an unregistered tenant/kb', r.tbl, r.workspace, r.tenant_id, r.kb_id "
-        "FROM r WHERE NOT EXISTS (SELECT 1 FROM tenants t WHERE t.tenant_id = r.tenant_id) "
-        "OR NOT EXISTS (SELECT 1 FROM knowledge_bases k "
-        "WHERE k.tenant_id = r.tenant_id AND k.kb_id = r.kb_id) "
-        "UNION ALL SELECT 'tenant registered that no write introduced', NULL, NULL, "
-        "t.tenant_id::text, NULL FROM tenants t "
-        "WHERE NOT EXISTS (SELECT 1 FROM et WHERE et.tenant_id = t.tenant_id) "
-        "UNION ALL SELECT 'kb registered that no write introduced', NULL, NULL, "
-        "k.tenant_id::text, k.kb_id::text FROM knowledge_bases k WHERE NOT EXISTS "
-        "(SELECT 1 FROM ek WHERE ek.tenant_id = k.tenant_id AND ek.kb_id = k.kb_id) "
-        "UNION ALL SELECT 'tenant missing from the registry', NULL, NULL, et.tenant_id, NULL "
-        "FROM et WHERE NOT EXISTS (SELECT 1 FROM tenants t WHERE t.tenant_id = et.tenant_id) "
-        "UNION ALL SELECT 'kb missing from the registry', NULL, NULL, ek.tenant_id, ek.kb_id "
-        "FROM ek WHERE NOT EXISTS (SELECT 1 FROM knowledge_bases k "
-        "WHERE k.tenant_id = ek.tenant_id AND k.kb_id = ek.kb_id) ORDER BY 1, 2, 3, 4"
-    ).format(
-        rows=all_rows(tables),
+    exact = _sql("registry_exact").format(
         tenants=_array(sorted(model.tenants)),
-        kt=_array(k.tenant_id for k in kbs),
-        kk=_array(k.kb_id for k in kbs),
+        kb_tenants=_array(k.tenant_id for k in kbs),
+        kb_ids=_array(k.kb_id for k in kbs),
     )
-    return Check(
-        "registration",
-        "every row's tenant and (tenant, kb) are registered, and the registry holds exactly "
-        "the tenants and kbs the writes introduced",
-        query,
-    )
+    return _with_rows(target, _sql("unregistered"), exact, order=_BY_4)
 
 
-def isolation(model: Model, tables: Sequence[str] = DATA_TABLES) -> Check:
-    """Partitions are disjoint, cover every row, and hold exactly the oracle's rows."""
+def partitions_query(target: DataTarget) -> sql.Composed:
+    return _with_rows(target, _sql("shared_partition"), order=_BY_3)
+
+
+def isolation_query(target: DataTarget) -> sql.Composed:
+    model = _model(target)
     per_kb: dict[tuple[str, str], int] = {}
     for p in model.rows.values():
         per_kb[(p.tenant_id, p.kb_id)] = per_kb.get((p.tenant_id, p.kb_id), 0) + 1
     per_tenant = model.tenant_counts()
-    keys = sorted(per_kb)
-    query = sql.SQL(
-        "WITH r AS ({rows}), "
-        "e(lvl, tenant_id, kb_id, n) AS (SELECT 0, * FROM unnest({et}, {ek}, {en}::bigint[]) "
-        "UNION ALL SELECT 1, * FROM unnest({tt}, ARRAY[]::text[], {tn}::bigint[])), "
-        "a AS (SELECT GROUPING(kb_id) AS lvl, tenant_id, kb_id, count(*) AS n FROM r "
-        "GROUP BY GROUPING SETS ((tenant_id), (tenant_id, kb_id))) "
-        "SELECT 'workspaces sharing a partition', tenant_id, kb_id, "
-        "string_agg(DISTINCT workspace, ' | ') FROM r GROUP BY tenant_id, kb_id "
-        "HAVING count(DISTINCT workspace) > 1 "
-        "UNION ALL SELECT 'row outside every partition', tenant_id, kb_id, workspace FROM r "
-        "WHERE tenant_id IS NULL OR kb_id IS NULL "
-        "UNION ALL SELECT 'partition differs from the oracle''s', "
-        "coalesce(a.tenant_id, e.tenant_id), coalesce(a.kb_id, e.kb_id), "
-        "format('filter returns %s rows, oracle assigns %s', coalesce(a.n, 0), "
-        "coalesce(e.n, 0)) FROM a FULL JOIN e ON a.lvl = e.lvl AND a.tenant_id = e.tenant_id "
-        "AND coalesce(a.kb_id, '') = coalesce(e.kb_id, '') WHERE a.n IS DISTINCT FROM e.n "
-        "ORDER BY 1, 2, 3"
-    ).format(
-        rows=all_rows(tables),
-        et=_array(t for t, _ in keys),
-        ek=_array(k for _, k in keys),
-        en=sql.SQL("ARRAY[{}]").format(sql.SQL(", ").join(sql.Literal(per_kb[k]) for k in keys)),
-        tt=_array(sorted(per_tenant)),
-        tn=sql.SQL("ARRAY[{}]").format(
-            sql.SQL(", ").join(sql.Literal(per_tenant[t]) for t in sorted(per_tenant))
-        ),
+    keys, tenants = sorted(per_kb), sorted(per_tenant)
+    counts = _sql("partition_counts").format(
+        kb_tenants=_array(t for t, _ in keys),
+        kb_ids=_array(k for _, k in keys),
+        kb_rows=_array((per_kb[k] for k in keys), "bigint"),
+        tenants=_array(tenants),
+        tenant_rows=_array((per_tenant[t] for t in tenants), "bigint"),
     )
-    return Check(
-        "isolation",
-        "distinct workspaces never share a (tenant_id, kb_id); a tenant (and kb) filter "
-        "returns exactly the rows the oracle assigns to it; every row is in a partition",
-        query,
-    )
+    return _with_rows(target, _sql("shared_partition"), counts, order=_BY_3)
 
 
-def refused_rows(sent: Iterable[str], tables: Sequence[str] = DATA_TABLES) -> Check:
-    """No row carries a workspace the contract refuses."""
-    refused = [w for w in _storable(sent) if parse(w) is None]
-    query = sql.SQL(
-        "WITH r AS ({rows}) SELECT tbl, workspace, id, tenant_id, kb_id FROM r "
-        "WHERE workspace = ANY({refused}) ORDER BY 1, 2, 3"
-    ).format(rows=all_rows(tables), refused=_array(refused))
-    return Check(
-        "bad_input",
-        "a workspace without a non-empty tenant and kb is refused (SQLSTATE class 22/23) "
-        "and leaves no row",
-        query,
-    )
+def _run_query(build: Any) -> Any:
+    def violations(target: DataTarget) -> list[Violation]:
+        return [tuple(r) for r in target.conn.execute(build(target)).fetchall()]
+
+    return violations
 
 
-def assert_holds(
-    conn: psycopg.Connection[Any],
-    checks: Iterable[Check],
-    recorder: Recorder,
-    version: str,
-    vector_dim: int,
-) -> None:
-    """Run each check; on the first with violations write the replay and raise."""
-    for check in checks:
-        rows = check.violations(conn)
-        if rows:
-            text = check.query.as_string(conn)
-            path = recorder.write(version, vector_dim, check.name, text)
-            raise InvariantError(check, version, rows, f"psql -v vector_dim={vector_dim} -f {path}")
+def _refusals(target: DataTarget) -> list[Violation]:
+    return [(r,) for r in target.refusals]
+
+
+def _no_memberships(conn: psycopg.Connection[Any]) -> str | None:
+    row = conn.execute("SELECT to_regclass('user_tenant_memberships') IS NULL").fetchone()
+    return "no user_tenant_memberships table at this version" if row and row[0] else None
+
+
+def _orphans(target: DataTarget) -> list[Violation]:
+    if _no_memberships(target.conn):
+        return []
+    return [tuple(r) for r in target.conn.execute(_sql("orphan_memberships")).fetchall()]
+
+
+ROW = ("tbl", "workspace", "id", "tenant_id", "kb_id")
+PROBLEM_ROW = ("problem", "tbl", "workspace", "tenant_id", "kb_id")
+PARTITION = ("problem", "tenant_id", "kb_id", "detail")
+
+ACCEPTANCE = Check(
+    "acceptance", "invariant",
+    "every write the contract accepts succeeds (no refused statement or COMMIT)",
+    Needs.MODEL, ("refused write",), violations=_refusals,
+)
+EXTRACTION = Check(
+    "extraction", "invariant", "(tenant_id, kb_id) = the oracle's parse of workspace",
+    Needs.DATABASE, (*ROW, "oracle_tenant", "oracle_kb"),
+    violations=_run_query(extraction_query), query=extraction_query, own_property=True,
+)
+REGISTRATION = Check(
+    "registration", "invariant",
+    "every row's tenant and (tenant, kb) are registered, and the registry holds exactly "
+    "the tenants and kbs the writes introduced",
+    Needs.MODEL, PROBLEM_ROW,
+    violations=_run_query(registration_query), query=registration_query, own_property=True,
+)
+ISOLATION = Check(
+    "isolation", "invariant",
+    "distinct workspaces never share a (tenant_id, kb_id); a tenant (and kb) filter "
+    "returns exactly the rows the oracle assigns to it; every row is in a partition",
+    Needs.MODEL, PARTITION,
+    violations=_run_query(isolation_query), query=isolation_query, own_property=True,
+)
+BAD_INPUT = Check(
+    "bad_input", "invariant",
+    "a workspace without a non-empty tenant and kb is refused (SQLSTATE class 22/23) "
+    "and leaves no row",
+    Needs.DATABASE, ROW,
+    violations=_run_query(bad_input_query), query=bad_input_query, own_property=True,
+)
+REGISTERED = Check(
+    "registered", "invariant", "every row's tenant and (tenant, kb) are in the registry",
+    Needs.DATABASE, PROBLEM_ROW, violations=_run_query(registered_query), query=registered_query,
+    covered_by="registration",
+)
+PARTITIONS_DISJOINT = Check(
+    "partitions_disjoint", "invariant",
+    "distinct workspaces never share a (tenant_id, kb_id); every row is in a partition",
+    Needs.DATABASE, PARTITION, violations=_run_query(partitions_query), query=partitions_query,
+    covered_by="isolation",
+)
+MEMBERSHIPS_KNOWN = Check(
+    "memberships_known", "invariant", "every membership names a registered tenant",
+    Needs.DATABASE, ("user_id", "tenant_id", "role"), violations=_orphans,
+    skip_when=_no_memberships,
+)

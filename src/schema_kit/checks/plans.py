@@ -12,9 +12,10 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from schema_kit.checks.registry import ChainTarget, Check, Found, Needs
 from schema_kit.workload.tables import DATA_TABLES
 
-__all__ = ["index_gaps", "indexes_in_plan"]
+__all__ = ["INDEXES_SERVE", "index_gaps", "indexes_in_plan"]
 
 
 def indexes_in_plan(plan: Any) -> set[str]:
@@ -46,6 +47,16 @@ def _tenant_indexes(conn: psycopg.Connection[Any]) -> dict[str, set[str]]:
     return out
 
 
+_FILTERS = {
+    "tenant": (sql.SQL("EXPLAIN (FORMAT JSON) SELECT id FROM {} WHERE tenant_id = %s"),
+               ["acme"]),
+    "tenant+kb": (
+        sql.SQL("EXPLAIN (FORMAT JSON) SELECT id FROM {} WHERE tenant_id = %s AND kb_id = %s"),
+        ["acme", "kb1"],
+    ),
+}
+
+
 def index_gaps(conn: psycopg.Connection[Any]) -> list[tuple[str, str, list[str]]]:
     """``(table, filter, indexes the plan used)`` for each query a tenant index did not serve."""
     leading = _tenant_indexes(conn)
@@ -53,18 +64,24 @@ def index_gaps(conn: psycopg.Connection[Any]) -> list[tuple[str, str, list[str]]
     try:
         conn.execute("SET LOCAL enable_seqscan = off")
         for table in DATA_TABLES:
-            for label, where in (
-                ("tenant", "tenant_id = %s"),
-                ("tenant+kb", "tenant_id = %s AND kb_id = %s"),
-            ):
-                query = sql.SQL("EXPLAIN (FORMAT JSON) SELECT id FROM {} WHERE " + where).format(
-                    sql.Identifier(table)
-                )
-                params = ["acme", "kb1"][: where.count("%s")]
-                row = conn.execute(query, params).fetchone()
+            for label, (query, params) in _FILTERS.items():
+                row = conn.execute(query.format(sql.Identifier(table)), params).fetchone()
                 used = indexes_in_plan(row[0] if row else [])
                 if not used & leading[table]:
                     gaps.append((table, label, sorted(used)))
     finally:
         conn.rollback()
     return gaps
+
+
+def _detect(target: ChainTarget) -> Found:
+    with target.templates.database(target.version) as db, db.connect() as conn:
+        return Found(rows=list(index_gaps(conn)), examples=1)
+
+
+INDEXES_SERVE = Check(
+    "indexes_serve", "indexes",
+    "a tenant (and tenant + kb) filter on every data table is answered through an index "
+    "whose leading column is tenant_id",
+    Needs.CHAIN, ("table", "filter", "indexes the plan used"), detect=_detect,
+)

@@ -5,61 +5,46 @@ run these, so a release is verified by exactly the checks CI runs.
 from __future__ import annotations
 
 import contextlib
-import time
 import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import psycopg
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from schema_kit.checks.invariants import InvariantError
+from schema_kit.checks.registry import Check, Found, InvariantError
+from schema_kit.checks.runner import assert_invariants_hold
 from schema_kit.db.databases import Database
 from schema_kit.db.harness import Harness
 from schema_kit.workload.session import WriteSession
 from schema_kit.workload.stateful import machine_for
 from schema_kit.workload.strategies import Batch, batches
 
-__all__ = ["PropertyResult", "check_batch", "run_batch_property", "run_stateful"]
+__all__ = ["check_batch", "run_batch_property", "run_stateful"]
 
 SUPPRESS = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 
 
 def check_batch(
     conn: psycopg.Connection[Any], version: str, vector_dim: int, batch: Batch,
-    names: Sequence[str],
+    checks: Sequence[Check], replay_dir: Path,
 ) -> WriteSession:
-    """Write ``batch`` as LightRAG would, check the named invariants, roll everything back."""
+    """Write ``batch`` as LightRAG would, run ``checks``, roll everything back."""
     session = WriteSession(conn, version, vector_dim)
     try:
         session.write(batch)
-        session.check(*names)
+        assert_invariants_hold(session, checks, replay_dir)
         return session
     finally:
         conn.rollback()
 
 
-@dataclass(frozen=True)
-class PropertyResult:
-    name: str
-    holds: bool
-    examples: int
-    rows: int
-    elapsed_s: float
-    failure: str = ""
-    replay: str = ""
-
-
-def _result(
-    name: str, start: float, counts: list[int], error: InvariantError | None
-) -> PropertyResult:
-    elapsed = time.perf_counter() - start
-    if error is None:
-        return PropertyResult(name, True, len(counts), sum(counts), elapsed)
-    replay = error.replay.rsplit(" -f ", 1)[-1]
-    return PropertyResult(name, False, len(counts), sum(counts), elapsed, str(error), replay)
+def _failed(exc: InvariantError, examples: int, rows: int) -> Found:
+    replay = exc.replay.rsplit(" -f ", 1)[-1]
+    return Found(rows=exc.rows, examples=examples, checked_rows=rows, message=str(exc),
+                 replay=replay)
 
 
 def _overrides(max_examples: int | None, shrink: bool) -> dict[str, Any]:
@@ -81,41 +66,46 @@ def _quiet_reprs() -> Iterator[None]:
 
 
 def run_batch_property(
-    name: str, db: Database, version: str, vector_dim: int, max_examples: int | None = None,
-    shrink: bool = True,
-) -> PropertyResult:
-    """Hypothesis over multi-tenant batches for one invariant, with the current profile."""
+    check: Check, db: Database, version: str, vector_dim: int, replay_dir: Path,
+    max_examples: int | None = None, shrink: bool = True,
+) -> Found:
+    """Hypothesis over multi-tenant batches for one check, with the current profile."""
     counts: list[int] = []
-    start = time.perf_counter()
-    overrides = _overrides(max_examples, shrink)
     with db.connect() as conn:
 
-        @settings(**overrides)
+        @settings(**_overrides(max_examples, shrink))
         @given(batch=batches())
         def prop(batch: Batch) -> None:
-            counts.append(check_batch(conn, version, vector_dim, batch, [name]).checked_rows())
+            session = check_batch(conn, version, vector_dim, batch, [check], replay_dir)
+            counts.append(session.checked_rows())
 
         try:
             with _quiet_reprs():
                 prop()
         except InvariantError as exc:
-            return _result(name, start, counts, exc)
-    return _result(name, start, counts, None)
+            return _failed(exc, len(counts), sum(counts))
+    return Found(examples=len(counts), checked_rows=sum(counts))
 
 
 def run_stateful(
-    harness: Harness, version: str, max_examples: int | None = None, shrink: bool = True,
-) -> PropertyResult:
-    """The LightRAG workload state machine; a failure carries its replay."""
-    start = time.perf_counter()
+    harness: Harness, version: str, checks: Sequence[Check], max_examples: int | None = None,
+    shrink: bool = True,
+) -> Found:
+    """The LightRAG workload state machine, ``checks`` after every step; a failure carries
+    its replay."""
     overrides = _overrides(max_examples, shrink)
+    replay_dir = harness.settings.replay_dir
+
+    def check(session: WriteSession) -> None:
+        assert_invariants_hold(session, checks, replay_dir)
+
     try:
         with _quiet_reprs():
             run_state_machine_as_test(  # type: ignore[no-untyped-call]
-                machine_for(harness, version), settings=settings(**overrides)
+                machine_for(harness, version, check), settings=settings(**overrides)
             )
     except InvariantError as exc:
-        return _result("stateful", start, [], exc)
+        return _failed(exc, 0, 0)
     current = settings.default
     examples = overrides.get("max_examples", current.max_examples if current else 0)
-    return PropertyResult("stateful", True, int(examples), 0, time.perf_counter() - start)
+    return Found(examples=int(examples))

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 import psycopg
 from psycopg import sql
 
+from schema_kit.checks.registry import ChainTarget, Check, Found, Needs
 from schema_kit.connect import connect
 from schema_kit.db.databases import Templates
 from schema_kit.db.harness import Harness
@@ -27,7 +28,15 @@ from schema_kit.db.migrations import Migration, Migrator, discover
 from schema_kit.errors import SchemaKitError
 from schema_kit.workload.tables import DATA_TABLES
 
-__all__ = ["IndexBuild", "LockHeld", "MigrationSafety", "Rewrite", "measure_chain", "to_markdown"]
+__all__ = [
+    "MIGRATION_SAFETY",
+    "IndexBuild",
+    "LockHeld",
+    "MigrationSafety",
+    "Rewrite",
+    "measure_chain",
+    "to_markdown",
+]
 
 # Weakest to strongest, as the lock conflict table orders them.
 _MODES = ("AccessShareLock", "RowShareLock", "RowExclusiveLock", "ShareUpdateExclusiveLock",
@@ -297,3 +306,17 @@ def to_markdown(results: Sequence[MigrationSafety]) -> str:
             lines += ["| relation | strongest lock | held (s) | locked (s) | finding |",
                       "|---|---|---:|---:|---|", *rows, ""]
     return "\n".join(lines)
+
+
+def _detect(target: ChainTarget) -> Found:
+    measured = measure_chain(target.templates)
+    rows = [(m.version, flag) for m in measured for flag in m.flags]
+    return Found(rows=rows, examples=len(measured), detail=measured)
+
+
+MIGRATION_SAFETY = Check(
+    "migration_safety", "migration safety",
+    "no up migration rewrites a data table, holds ACCESS EXCLUSIVE on one or builds an index "
+    "on one without CONCURRENTLY (measured on data; reported, never failing verify)",
+    Needs.CHAIN, ("version", "finding"), detect=_detect, gating=False,
+)

@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
-from psycopg import sql
 
-from schema_kit.checks.invariants import all_rows, extraction, refused_rows
+from schema_kit.checks import REGISTRY, Registry, violations_in
 from schema_kit.connect import connect, redact
 from schema_kit.db.databases import Templates
 from schema_kit.db.migrations import Migration, Version, discover
@@ -82,45 +81,22 @@ def _drift(result: AuditResult, actual: Snapshot, reference: Templates) -> None:
         result.findings.append(Finding("catalog drift", line))
 
 
-_SHARED = sql.SQL(
-    "WITH r AS ({rows}) SELECT tenant_id, kb_id, string_agg(DISTINCT workspace, ' | ') FROM r "
-    "GROUP BY tenant_id, kb_id HAVING count(DISTINCT workspace) > 1"
-)
-_UNREGISTERED = sql.SQL(
-    "WITH r AS ({rows}) SELECT DISTINCT tbl, tenant_id, kb_id FROM r "
-    "WHERE NOT EXISTS (SELECT 1 FROM tenants t WHERE t.tenant_id = r.tenant_id) "
-    "OR NOT EXISTS (SELECT 1 FROM knowledge_bases k "
-    "WHERE k.tenant_id = r.tenant_id AND k.kb_id = r.kb_id) ORDER BY 1, 2, 3"
-)
-_ORPHANS = (
-    "SELECT m.user_id, m.tenant_id, m.role FROM user_tenant_memberships m "
-    "WHERE NOT EXISTS (SELECT 1 FROM tenants t WHERE t.tenant_id = m.tenant_id)"
-)
-
-
-def _data(result: AuditResult, conn: psycopg.Connection[Any], snapshot: Snapshot) -> None:
+def _data(result: AuditResult, conn: psycopg.Connection[Any], registry: Registry) -> None:
+    """Every model-free check of the registry over every stored row."""
     tables = tenant_tables(conn)
-    if not tables:
-        result.notes.append("no tenant columns at this version: data checks skipped")
-        return
-    result.notes.append(f"{len(tables)} tables under the tenant contract: {', '.join(tables)}")
-    rows = all_rows(tables)
-    workspaces = [r[0] for r in conn.execute(
-        sql.SQL("SELECT DISTINCT workspace FROM ({}) r").format(rows)).fetchall()]
-    for kind, check in (("extraction", extraction(workspaces, tables)),
-                        ("refused workspace stored", refused_rows(workspaces, tables))):
-        for row in check.violations(conn):
-            result.findings.append(Finding(kind, " | ".join(map(repr, row))))
-    for kind, query in (("unregistered tenant/kb", _UNREGISTERED), ("shared partition", _SHARED)):
-        for row in conn.execute(query.format(rows=rows)).fetchall():
-            result.findings.append(Finding(kind, " | ".join(map(repr, row))))
-    if "public.user_tenant_memberships" in snapshot["tables"]:
-        for row in conn.execute(_ORPHANS).fetchall():
-            result.findings.append(Finding("orphan membership", " | ".join(map(repr, row))))
+    if tables:
+        result.notes.append(f"{len(tables)} tables under the tenant contract: {', '.join(tables)}")
+    for check in registry.model_free():
+        found = violations_in(conn, check)
+        if found.skipped:
+            result.notes.append(f"{check.name}: skipped: {found.skipped}")
+        for row in found.rows:
+            result.findings.append(Finding(check.name, " | ".join(map(repr, row))))
 
 
 def run_audit(
-    dsn: str, sql_dir: Any, reference: Templates, say: Callable[[str], None] = lambda _: None
+    dsn: str, sql_dir: Any, reference: Templates, say: Callable[[str], None] = lambda _: None,
+    registry: Registry = REGISTRY,
 ) -> AuditResult:
     """Audit the database behind ``dsn``; nothing in it is written."""
     chain = discover(sql_dir)
@@ -133,7 +109,7 @@ def run_audit(
             say("catalog")
             actual = take_snapshot(conn)
             say("rows against the oracle")
-            _data(result, conn, actual)
+            _data(result, conn, registry)
         finally:
             conn.rollback()
     if result.version is not None and result.version in {str(m.version) for m in chain}:

@@ -34,7 +34,7 @@ def _json(verification: Verification) -> str:
 
 
 def _junit(verification: Verification) -> bytes:
-    failures = sum(not c.holds for c in verification.checks)
+    failures = sum(c.failed for c in verification.checks)
     suite = ET.Element(
         "testsuite",
         name="schema-kit verify",
@@ -48,10 +48,12 @@ def _junit(verification: Verification) -> bytes:
             suite, "testcase", classname=f"schema_kit.{check.kind}", name=check.name,
             time=f"{check.elapsed_s:.3f}",
         )
-        if not check.holds:
+        if check.failed:
             failure = ET.SubElement(case, "failure", message=check.failure.splitlines()[0][:200]
                                     if check.failure else "failed")
             failure.text = check.failure + (f"\nreplay: {check.replay}" if check.replay else "")
+        elif check.skipped:
+            ET.SubElement(case, "skipped", message=check.skipped)
     text: bytes = ET.tostring(suite, encoding="utf-8", xml_declaration=True)
     return text
 
@@ -69,13 +71,15 @@ def _markdown(verification: Verification) -> str:
         "|---|---|---|---:|---:|---:|",
     ]
     for c in verification.checks:
-        mark = "holds" if c.holds else "**FAILS**"
+        mark = {"FAILS": "**FAILS**", "skipped": f"skipped: {c.skipped}"}.get(c.status, c.status)
         lines.append(
             f"| {c.name} | {c.kind} | {mark} | {c.examples} | {c.rows} | {c.elapsed_s:.2f} |"
         )
-    failed = [c for c in verification.checks if not c.holds]
-    for c in failed:
-        lines += ["", f"## {c.name}", "", "```", c.failure.strip(), "```"]
+    for c in (c for c in verification.checks if c.failed):
+        lines += ["", f"## {c.name}", ""]
+        if c.contract:
+            lines += [f"expected: {c.contract}", ""]
+        lines += ["```", c.failure.strip(), "```"]
         if c.replay:
             lines += ["", f"Replay: `psql -v vector_dim=… -f {c.replay}` on a fresh database."]
     if verification.safety:

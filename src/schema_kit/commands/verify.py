@@ -1,31 +1,34 @@
-"""``schema-kit verify``: every invariant, round trip and plan check against a chain about to ship.
+"""``schema-kit verify``: every registered check against a chain about to ship.
 
-The checks are the library functions pytest's tests call (``properties``, ``scenario``,
-``concurrency``, ``safety``), run with the ``thorough`` Hypothesis profile by default.
+The checks are the registry's (``schema_kit.checks.REGISTRY``), run the way pytest's tests
+run them: each one on the chain at head (data checks over a deterministic tour of the
+contract's edges), the Hypothesis properties and the stateful workload with the ``thorough``
+profile by default.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
 
-from schema_kit.checks.concurrency import run_writers
+from schema_kit.checks import REGISTRY, Check, Found, Registry, detect
 from schema_kit.checks.properties import run_batch_property, run_stateful
-from schema_kit.checks.safety import MigrationSafety, measure_chain
-from schema_kit.checks.scenario import DATA_INVARIANTS, DETECTORS, detect
+from schema_kit.checks.registry import describe_rows
+from schema_kit.checks.safety import MIGRATION_SAFETY, MigrationSafety
 from schema_kit.db.harness import Harness
 from schema_kit.db.migrations import discover
-from schema_kit.errors import MigrationError
+from schema_kit.errors import ConfigError, MigrationError
 from schema_kit.workload.profiles import STATEFUL_EXAMPLES
 
-__all__ = ["CheckResult", "Verification", "run_verification"]
+__all__ = ["CheckResult", "Verification", "list_checks", "run_verification", "selected"]
 
 
 @dataclass
 class CheckResult:
-    """One named check: holds or not, how much it ran, and what to replay when it failed."""
+    """One run of a check: holds, fails or skipped, how much it ran, what to replay."""
 
     name: str
     kind: str
@@ -35,6 +38,22 @@ class CheckResult:
     rows: int = 0
     failure: str = ""
     replay: str = ""
+    contract: str = ""
+    skipped: str = ""
+    gating: bool = True
+
+    @property
+    def status(self) -> str:
+        """holds, FAILS, skipped (it could not run here) or reported (a measurement)."""
+        if self.skipped:
+            return "skipped"
+        if self.holds:
+            return "holds"
+        return "FAILS" if self.gating else "reported"
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "FAILS"
 
 
 @dataclass
@@ -45,101 +64,108 @@ class Verification:
     head: str
     profile: str
     checks: list[CheckResult] = field(default_factory=list)
-    safety: list[MigrationSafety] = field(default_factory=list)
+    # A check's own measurement, by check name (migration safety's per-migration table).
+    details: dict[str, Any] = field(default_factory=dict)
     elapsed_s: float = 0.0
 
     @property
+    def safety(self) -> list[MigrationSafety]:
+        return list(self.details.get(MIGRATION_SAFETY.name, []))
+
+    @property
     def holds(self) -> bool:
-        return bool(self.checks) and all(c.holds for c in self.checks)
+        return bool(self.checks) and not any(c.failed for c in self.checks)
 
 
-@contextmanager
-def _timed(results: list[CheckResult], name: str, kind: str) -> Iterator[CheckResult]:
-    result = CheckResult(name, kind, True, 0.0)
+def list_checks(registry: Registry = REGISTRY) -> str:
+    """The registry as a table: name, family, what it needs, its contract."""
+    rows = [(c.name, c.family, c.needs.value, c.contract) for c in registry]
+    widths = [max(len(r[i]) for r in [("check", "family", "needs", ""), *rows]) for i in range(3)]
+    lines = [f"{'check':<{widths[0]}}  {'family':<{widths[1]}}  {'needs':<{widths[2]}}  contract"]
+    lines += [f"{n:<{widths[0]}}  {f:<{widths[1]}}  {d:<{widths[2]}}  {c}" for n, f, d, c in rows]
+    return "\n".join(lines)
+
+
+def selected(registry: Registry, names: Sequence[str]) -> Registry:
+    """The checks named in ``names`` (all of them when empty), in registry order."""
+    unknown = [n for n in names if n not in registry]
+    if unknown:
+        raise ConfigError(
+            f"check={unknown[0]!r} is not registered; `schema-kit verify --list` shows the "
+            f"checks: {', '.join(registry.names())}"
+        )
+    return Registry([c for c in registry if not names or c.name in names])
+
+
+def _run(verification: Verification, name: str, kind: str, check: Check | None,
+         run: Callable[[], Found]) -> Found:
+    """Run one check the one way every result is recorded."""
     start = time.perf_counter()
     try:
-        yield result
+        found = run()
     except MigrationError as exc:
-        result.holds, result.failure = False, str(exc)
-    result.elapsed_s = time.perf_counter() - start
-    results.append(result)
-
-
-def _detectors(verification: Verification, harness: Harness, say: Callable[[str], None]) -> None:
-    dim = harness.settings.vector_dim
-    for name in sorted(DETECTORS):
-        say(f"scenario: {name}")
-        with _timed(verification.checks, f"{name} (scenario)", "scenario") as result:
-            found = detect(name, harness.templates, "head", dim)
-            result.examples = 1
-            if found:
-                result.holds = False
-                result.failure = "\n".join(str(f) for f in found[:20])
-
-
-def _properties(
-    verification: Verification, harness: Harness, say: Callable[[str], None],
-    max_examples: int | None, shrink: bool,
-) -> None:
-    dim = harness.settings.vector_dim
-    db = harness.templates.clone("head", purpose="verify")
-    try:
-        for name in DATA_INVARIANTS:
-            say(f"property: {name}")
-            with _timed(verification.checks, f"{name} (property)", "property") as result:
-                found = run_batch_property(name, db, "head", dim, max_examples, shrink)
-                result.holds, result.examples, result.rows = found.holds, found.examples, found.rows
-                result.failure, result.replay = found.failure, found.replay
-    finally:
-        harness.scratch.drop(db.name)
-    say("property: stateful LightRAG workload")
-    with _timed(verification.checks, "stateful workload (property)", "property") as result:
-        runs = max_examples or STATEFUL_EXAMPLES.get(verification.profile, 7)
-        found = run_stateful(harness, "head", runs, shrink)
-        result.holds, result.examples = found.holds, found.examples
-        result.failure, result.replay = found.failure, found.replay
-
-
-def _concurrency(verification: Verification, harness: Harness, say: Callable[[str], None]) -> None:
-    say("concurrency: 8 writers")
-    with _timed(verification.checks, "concurrent registration", "concurrency") as result:
-        db = harness.templates.clone("head", purpose="conc")
-        try:
-            found = run_writers(db, "head", harness.settings.vector_dim)
-        finally:
-            harness.scratch.drop(db.name)
-        result.holds, result.rows = found.holds, found.rows
-        result.failure = "\n".join([*found.errors[:10], found.violation]).strip()
-
-
-def _safety(verification: Verification, harness: Harness, say: Callable[[str], None]) -> None:
-    say("migration safety")
-    verification.safety = measure_chain(harness.templates)
+        found = Found(rows=[("migration failed", str(exc))], message=str(exc))
+    failure = found.message
+    if found.rows and not failure:
+        failure = describe_rows(check, found.rows, limit=20) if check else str(found.rows[:20])
+    verification.checks.append(CheckResult(
+        name, kind, found.holds, time.perf_counter() - start, found.examples,
+        found.checked_rows, failure if found.rows else "", found.replay,
+        check.contract if check else "", found.skipped, check.gating if check else True,
+    ))
+    return found
 
 
 def run_verification(
     harness: Harness, profile: str, say: Callable[[str], None] = lambda _: None,
-    max_examples: int | None = None, shrink: bool = True,
+    max_examples: int | None = None, shrink: bool = True, registry: Registry = REGISTRY,
+    select: Sequence[str] = (),
 ) -> Verification:
-    """Run everything; never raises for a failing invariant (the result says so).
+    """Run every check of ``registry`` (or the ``select``-ed ones); never raises for a failing
+    one (the result says so).
 
     ``max_examples`` caps the Hypothesis examples below the profile's and ``shrink=False``
     reports the first failing example as found (tests use both to stay fast).
     """
     start = time.perf_counter()
+    registry = selected(registry, select)
     chain = discover(harness.settings.sql_dir)
-    server = harness.server
+    settings = harness.settings
     verification = Verification(
-        server.backend, harness.server_version, str(harness.settings.sql_dir),
+        harness.server.backend, harness.server_version, str(settings.sql_dir),
         str(chain[-1].version), profile,
     )
-    say(f"chain 1 .. {verification.head} on {server.backend} PostgreSQL {harness.server_version}")
-    with _timed(verification.checks, "chain applies", "migration"):
+    say(f"chain 1 .. {verification.head} on {harness.server.backend} "
+        f"PostgreSQL {harness.server_version}")
+
+    def apply_chain() -> Found:
         harness.templates.template("head")
-    if verification.checks[-1].holds:
-        _detectors(verification, harness, say)
-        _properties(verification, harness, say, max_examples, shrink)
-        _concurrency(verification, harness, say)
-        _safety(verification, harness, say)
+        return Found(examples=1)
+
+    applied = _run(verification, "chain applies", "migration", None, apply_chain)
+    if not applied.holds:
+        verification.elapsed_s = time.perf_counter() - start
+        return verification
+    chain_at = (harness.templates, "head", settings.vector_dim)
+    for check in registry:
+        say(f"{check.family}: {check.name}")
+        kind = "scenario" if check.is_data else check.family
+        found = _run(verification, check.name, kind, check, partial(detect, check, *chain_at))
+        if found.detail is not None:
+            verification.details[check.name] = found.detail
+    db = harness.templates.clone("head", purpose="verify")
+    try:
+        for check in registry.properties():
+            say(f"property: {check.name}")
+            run = partial(run_batch_property, check, db, "head", settings.vector_dim,
+                          settings.replay_dir, max_examples, shrink)
+            _run(verification, f"{check.name} (property)", "property", check, run)
+    finally:
+        harness.scratch.drop(db.name)
+    if registry.over_writes():
+        say("property: stateful LightRAG workload")
+        runs = max_examples or STATEFUL_EXAMPLES.get(profile, 7)
+        run = partial(run_stateful, harness, "head", registry.over_writes(), runs, shrink)
+        _run(verification, "stateful workload (property)", "property", None, run)
     verification.elapsed_s = time.perf_counter() - start
     return verification

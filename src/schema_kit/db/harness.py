@@ -10,7 +10,7 @@ from schema_kit.config import Settings
 from schema_kit.connect import connect
 from schema_kit.db.databases import Database, ScratchDatabases, Templates
 from schema_kit.errors import SchemaKitError
-from schema_kit.provision import Server, choose_backend, provision
+from schema_kit.provision import Server, provision
 
 __all__ = ["Harness"]
 
@@ -36,10 +36,6 @@ class Harness:
         self._error: SchemaKitError | None = None
         self.server_version = ""
         atexit.register(self.close)
-
-    @property
-    def backend(self) -> str:
-        return self._server.backend if self._server else choose_backend(self.settings)
 
     @property
     def server(self) -> Server:

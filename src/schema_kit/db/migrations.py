@@ -81,7 +81,6 @@ class Applied:
     description: str
     checksum: str | None
     applied_at: Any
-    execution_ms: int | None
 
 
 @dataclass(frozen=True)
@@ -197,14 +196,13 @@ class Migrator:
         that was never migrated leaves it as it was)."""
         found = self.conn.execute("SELECT to_regclass('schema_migrations')").fetchone()
         rows = [] if found is None or found[0] is None else self.conn.execute(
-            "SELECT version, description, checksum, applied_at, execution_ms "
-            "FROM schema_migrations"
+            "SELECT version, description, checksum, applied_at FROM schema_migrations"
         ).fetchall()
         # Ends the caller's implicit transaction, as each step does: what was migrated is
         # kept whatever the caller does with the connection next.
         self.conn.commit()
         return sorted(
-            (Applied(Version.parse(r[0]), r[1], r[2], r[3], r[4]) for r in rows),
+            (Applied(Version.parse(r[0]), r[1], r[2], r[3]) for r in rows),
             key=lambda a: a.version,
         )
 

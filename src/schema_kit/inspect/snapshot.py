@@ -42,15 +42,6 @@ class Snapshot:
     def names(self, kind: str) -> set[str]:
         return set(self.objects[kind])
 
-    def without(self, *names: str) -> Snapshot:
-        """The snapshot minus objects whose qualified name starts with one of ``names``."""
-        return Snapshot(
-            {
-                kind: {k: v for k, v in objs.items() if not k.startswith(names)}
-                for kind, objs in self.objects.items()
-            }
-        )
-
     def to_json(self) -> str:
         return json.dumps(self.objects, indent=1, sort_keys=True, default=str)
 

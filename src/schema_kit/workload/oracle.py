@@ -71,9 +71,6 @@ class Model:
     tenants: set[str] = field(default_factory=set)
     kbs: set[Partition] = field(default_factory=set)
 
-    def accepts(self, workspaces: Iterable[str]) -> bool:
-        return all(parse(w) is not None for w in workspaces)
-
     def _register(self, partition: Partition) -> None:
         self.tenants.add(partition.tenant_id)
         self.kbs.add(partition)

@@ -1,41 +1,24 @@
-"""A write session: runs LightRAG's statements, keeps the model in step, checks the invariants.
+"""A write session: runs LightRAG's statements and keeps the model of what they wrote in step.
 
 The same class drives the Hypothesis tests, the stateful machine, ``schema-kit verify`` and the
-rows-per-second benchmark, so all of them check exactly the same contract.
+rows-per-second benchmark; ``schema_kit.checks`` then judges the database against its model.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
-from schema_kit.checks.invariants import (
-    Check,
-    InvariantError,
-    assert_holds,
-    extraction,
-    isolation,
-    refused_rows,
-    registration,
-)
-from schema_kit.checks.replay import Outcome, Recorder
 from schema_kit.workload.oracle import Model
+from schema_kit.workload.recording import Outcome, Recorder
 from schema_kit.workload.strategies import Batch
 from schema_kit.workload.tables import DATA_TABLES, tenant_tables
 from schema_kit.workload.writes import Delete, DeleteTenant, Move, Upsert
 
-__all__ = ["ALL_CHECKS", "WriteSession"]
-
-ALL_CHECKS = ("extraction", "registration", "isolation", "bad_input")
-ACCEPTANCE = Check(
-    "acceptance",
-    "every write the contract accepts succeeds (no refused statement or COMMIT)",
-    sql.Composed([sql.SQL("SELECT 1")]),
-)
+__all__ = ["WriteSession", "reset"]
 
 
 @dataclass
@@ -107,31 +90,6 @@ class WriteSession:
         self.conn.rollback()
         self.recorder.mark("ROLLBACK")
         self.model = self._committed.copy()
-
-    def checks(self, names: Iterable[str] = ALL_CHECKS) -> list[Check]:
-        build = {
-            "extraction": lambda: extraction(self.sent, self.tables),
-            "registration": lambda: registration(self.model, self.tables),
-            "isolation": lambda: isolation(self.model, self.tables),
-            "bad_input": lambda: refused_rows(self.sent, self.tables),
-        }
-        return [build[n]() for n in names]
-
-    def check(self, *names: str) -> None:
-        """Raise InvariantError (with a replay file) when a named invariant is violated.
-
-        First of all: every write the contract accepts must have succeeded.
-        """
-        if self.refusals:
-            rows = [(r,) for r in self.refusals]
-            path = self.recorder.write(self.version, self.vector_dim, ACCEPTANCE.name,
-                                       "SELECT 'the statements marked refused above'")
-            raise InvariantError(ACCEPTANCE, self.version, rows,
-                                 f"psql -v vector_dim={self.vector_dim} -f {path}")
-        assert_holds(
-            self.conn, self.checks(names or ALL_CHECKS), self.recorder, self.version,
-            self.vector_dim,
-        )
 
     def checked_rows(self) -> int:
         return len(self.model.rows)

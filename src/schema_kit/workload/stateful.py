@@ -2,11 +2,13 @@
 
 Rules: batched upserts, moving rows to another workspace, deleting by ids, deleting a tenant,
 a transaction rolled back, and a migration down to a random version and back up. After every
-step all invariants are checked against the model (``WriteSession.check``).
+step the caller's ``check`` judges the database against the session's model (the registry's
+data checks, passed in by ``schema_kit.checks.properties``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -29,8 +31,11 @@ from schema_kit.workload.writes import Delete, DeleteTenant, Move
 __all__ = ["machine_for"]
 
 
-def machine_for(harness: Harness, version: str) -> type[RuleBasedStateMachine]:
-    """A machine class bound to ``harness``: each run gets a fresh clone at ``version``."""
+def machine_for(
+    harness: Harness, version: str, check: Callable[[WriteSession], None]
+) -> type[RuleBasedStateMachine]:
+    """A machine class bound to ``harness``: each run gets a fresh clone at ``version``, and
+    ``check(session)`` runs after every step (it raises when the database breaks the model)."""
 
     class TenantWorkloadMachine(RuleBasedStateMachine):
         db: Database
@@ -104,7 +109,7 @@ def machine_for(harness: Harness, version: str) -> type[RuleBasedStateMachine]:
         @invariant()
         def every_invariant_holds(self) -> None:
             if hasattr(self, "session"):
-                self.session.check()
+                check(self.session)
                 self.conn.rollback()
 
         def teardown(self) -> None:

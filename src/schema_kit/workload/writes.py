@@ -57,7 +57,15 @@ def _vector_text(seed: int, dim: int) -> str:
     return "[" + ",".join(f"{rng.uniform(-1, 1):.3f}" for _ in range(dim)) + "]"
 
 
-_ARRAY_TYPE = {"text": "text[]", "varchar255": "varchar[]", "jsonb": "text[]::jsonb[]"}
+# Each column's parameter, cast to the array type it is unnested as. Literal SQL objects, one
+# per type: the statement is composed from these, never from text built at run time.
+_VARCHAR_ARRAY = sql.SQL("%b::varchar[]")
+_VECTOR_ARRAY = sql.SQL("%b::text[]::vector[]")
+_PAYLOAD_ARRAY = {
+    "text": sql.SQL("%b::text[]"),
+    "varchar255": sql.SQL("%b::varchar[]"),
+    "jsonb": sql.SQL("%b::text[]::jsonb[]"),
+}
 
 
 class Operation:
@@ -85,7 +93,7 @@ class Upsert(Operation):
         column, kind = PAYLOAD[self.table]
         has_vector = any(r.vector_seed is not None for r in self.rows)
         names = ["workspace", "id", column]
-        types = ["varchar[]", "varchar[]", _ARRAY_TYPE[kind]]
+        arrays = [_VARCHAR_ARRAY, _VARCHAR_ARRAY, _PAYLOAD_ARRAY[kind]]
         params: list[Any] = [
             [r.workspace for r in self.rows],
             [r.id for r in self.rows],
@@ -93,13 +101,12 @@ class Upsert(Operation):
         ]
         if has_vector:
             names.append(VECTOR_COLUMN)
-            types.append("text[]::vector[]")
+            arrays.append(_VECTOR_ARRAY)
             dim = self.vector_dim
             params.append([
                 None if r.vector_seed is None else _vector_text(r.vector_seed % 256, dim)
                 for r in self.rows
             ])
-        arrays = sql.SQL(", ").join(sql.SQL("%b::" + t) for t in types)
         updates = [
             sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(n)) for n in names[2:]
         ]
@@ -109,7 +116,7 @@ class Upsert(Operation):
         ).format(
             t=sql.Identifier(self.table),
             cols=sql.SQL(", ").join(map(sql.Identifier, names)),
-            arrays=arrays,
+            arrays=sql.SQL(", ").join(arrays),
             updates=sql.SQL(", ").join(updates),
         )
         return query, params

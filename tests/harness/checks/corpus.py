@@ -39,7 +39,7 @@ class Mutant:
 
 CORPUS = (
     Mutant("trigger_dropped", UP,
-           r"CREATE TRIGGER trg_lightrag_doc_chunks_register_insert[^;]*;", "", "registration"),
+           r"CREATE TRIGGER trg_lightrag_doc_chunks_register_insert[^;]*;", "", "registered"),
     Mutant("trigger_fires_only_on_insert", UP,
            r"CREATE TRIGGER trg_lightrag_doc_full_register_update[^;]*;", "", "registration"),
     Mutant("kb_never_registered", UP,
@@ -51,12 +51,15 @@ CORPUS = (
            r"split_part\(workspace, ':', 1\)", "split_part(workspace, ':', 2)", "extraction"),
     Mutant("kb_cut_at_the_second_colon", UP,
            r"substr\(workspace, strpos\(workspace, ':'\) \+ 1\)", "split_part(workspace, ':', 2)",
-           "isolation"),
+           "partitions_disjoint"),
     Mutant("missing_on_conflict", UP,
            r"ORDER BY 1\s+ON CONFLICT DO NOTHING;", "ORDER BY 1;", "isolation"),
     Mutant("format_check_dropped", UP,
            r",\s+ADD CONSTRAINT lightrag_doc_full_workspace_format\s+CHECK \([^\n]*\);", ";",
            "bad_input"),
+    Mutant("format_check_refuses_a_colon_in_the_kb", UP,
+           r"(ADD CONSTRAINT lightrag_doc_full_workspace_format\s+CHECK \()",
+           r"\1workspace NOT LIKE '%:%:%' AND ", "acceptance"),
     Mutant("public_tenant_grants_any_role", UP,
            r"RETURN p_required_role = 'viewer'\s+AND EXISTS", "RETURN EXISTS", "access"),
     Mutant("unknown_role_passes", UP,
@@ -73,3 +76,12 @@ CORPUS = (
     Mutant("init_script_drifts_from_chain", INIT_HEAD,
            r"CREATE INDEX idx_lightrag_vdb_entity_tenant_kb ON[^;]*;", "", "init_equals_chain"),
 )
+
+# Registered checks no mutant of the head chain can break on its own, and why.
+NOT_MUTATED = {
+    "memberships_known": "the deterministic tour writes no memberships; the foreign key with "
+    "ON DELETE CASCADE makes an orphan impossible at every version; audit's check of live data",
+    "concurrent_registration": "a registration that deadlocks or double-registers shows only "
+    "under a particular interleaving: generated schedules, not one fixed mutant",
+    "migration_safety": "a measurement reported by verify, not a pass/fail check",
+}

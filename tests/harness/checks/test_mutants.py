@@ -1,9 +1,9 @@
-"""Mutation self-test: every broken variant of the head chain is caught by its invariant.
+"""Mutation self-test: every broken variant of the head chain is caught by the registered check
+it breaks, and every registered check is proven by a mutant or says why it cannot be.
 
-The control (the unmutated head passes every detector, so a detector that always fires would
-fail) is the head run in tests/harness/commands/test_verify.py. The last test proves that
-pointing pytest's sql-dir
-option at a mutant makes the suite fail on the right invariant.
+The control (the unmutated head passes every check, so a check that always fires would fail)
+is tests/schema/test_checks.py. The last test proves that pointing pytest's sql-dir option at
+a mutant makes the suite fail on the right invariant.
 """
 
 from __future__ import annotations
@@ -14,32 +14,39 @@ from pathlib import Path
 
 import pytest
 
-from schema_kit.checks.scenario import DETECTORS, detect
+from schema_kit.checks import REGISTRY, Registry, detect
 from schema_kit.db.databases import Templates
 from schema_kit.db.harness import Harness
-from tests.harness.checks.corpus import CORPUS, Mutant
+from tests.harness.checks.corpus import CORPUS, NOT_MUTATED, Mutant
 from tests.harness.children import child_env
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def _templates(harness: Harness, sql_dir: Path) -> Templates:
-    return Templates(harness.scratch, sql_dir, harness.params)
+def unproven(registry: Registry) -> list[str]:
+    """Registered checks that no mutant proves and no reason excuses."""
+    caught = {m.caught_by for m in CORPUS}
+    return [c.name for c in registry if c.name not in caught and c.name not in NOT_MUTATED]
 
 
-def test_corpus_covers_at_least_ten_mutants_and_every_detector() -> None:
+def test_every_registered_check_has_a_mutant_or_a_reason() -> None:
     assert len(CORPUS) >= 10
     assert len({m.name for m in CORPUS}) == len(CORPUS)
-    assert {m.caught_by for m in CORPUS} == set(DETECTORS)
+    assert unproven(REGISTRY) == []
+    # Every mutant names a check that exists, and no excuse outlives its check.
+    assert {m.caught_by for m in CORPUS} <= set(REGISTRY.names())
+    assert set(NOT_MUTATED) <= set(REGISTRY.names())
 
 
 @pytest.mark.parametrize("mutant", CORPUS, ids=lambda m: m.name)
-def test_mutant_is_caught_by_the_invariant_it_breaks(
+def test_mutant_is_caught_by_the_check_it_breaks(
     mutant: Mutant, schema_kit_harness: Harness, tmp_path: Path
 ) -> None:
-    templates = _templates(schema_kit_harness, mutant.build(tmp_path / "sql"))
-    found = detect(mutant.caught_by, templates, "head", schema_kit_harness.settings.vector_dim)
-    assert found, f"{mutant.name} was not caught by {mutant.caught_by}"
+    sql_dir = mutant.build(tmp_path / "sql")
+    templates = Templates(schema_kit_harness.scratch, sql_dir, schema_kit_harness.params)
+    check = REGISTRY[mutant.caught_by]
+    found = detect(check, templates, "head", schema_kit_harness.settings.vector_dim)
+    assert found.rows, f"{mutant.name} was not caught by {check.name} ({check.contract})"
 
 
 def test_pytest_with_sql_dir_at_a_mutant_fails_naming_the_invariant(tmp_path: Path) -> None:
@@ -49,7 +56,7 @@ def test_pytest_with_sql_dir_at_a_mutant_fails_naming_the_invariant(tmp_path: Pa
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", "-n", "0",
          f"--schema-kit-sql-dir={sql_dir}", "tests/schema/test_invariants.py",
-         "-k", "extraction and head"],
+         "-k", "extraction-head"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 1, result.stdout[-3000:]

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from psycopg import sql
 
+from schema_kit.checks import REGISTRY
 from schema_kit.commands.audit import run_audit
 from schema_kit.connect import connect
 from schema_kit.db.harness import Harness
@@ -65,10 +66,13 @@ def test_audit_finds_seeded_inconsistencies_and_changes_nothing(
         kinds[finding.kind] = kinds.get(finding.kind, "") + finding.detail + "\n"
     assert result.version == "3.0.0"
     assert "'a:b:c'" in kinds["extraction"]
-    assert "'legacy'" in kinds["refused workspace stored"]
-    assert "'acme'" in kinds["unregistered tenant/kb"]
-    assert "a:b | a:b:c" in kinds["shared partition"]
-    assert "'alice'" in kinds["orphan membership"]
+    assert "'legacy'" in kinds["bad_input"]
+    assert "'acme'" in kinds["registered"]
+    assert "a:b | a:b:c" in kinds["partitions_disjoint"]
+    assert "'alice'" in kinds["memberships_known"]
+    # Audit runs exactly the registry's model-free checks (and its catalog and version ones).
+    assert set(kinds) - {"catalog drift", "version", "checksum"} <= {
+        c.name for c in REGISTRY.model_free()}
     assert "idx_lightrag_doc_full_tenant_kb: only on the right" in kinds["catalog drift"]
     assert any("pending migrations: 3.1.0" in n for n in result.notes)
     assert not result.clean

@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from schema_kit.cli import main
+from schema_kit.cli import _parser, _verify_settings, main
 from schema_kit.db.databases import Database
 from tests.conftest import TINY_CHAIN, SqlDirFactory
 
@@ -93,6 +93,10 @@ def test_tampered_chain_is_exit_2_with_the_cause(
         (["diff", "missing.json", "other.json"], "neither a readable JSON file nor a DSN"),
         (["migrate", "--vector-dim", "-1", "--dsn", "postgresql://x@h/y"],
          "vector_dim=-1 must be between 1 and 16000"),
+        (["verify", "--backend", "docker"], "argument --backend: invalid choice: 'docker'"),
+        (["audit", "--backend", "podman", "--dsn", "postgresql://x@h/y"],
+         "argument --backend: invalid choice: 'podman'"),
+        (["status", "--backend", "embedded"], "unrecognized arguments: --backend embedded"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(argv: list[str], expected: str) -> None:
@@ -107,3 +111,28 @@ def test_bad_input_is_one_line_and_exit_2(argv: list[str], expected: str) -> Non
     assert expected in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_verify_replays_go_under_the_report_dir_unless_told_otherwise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SCHEMA_KIT_REPLAY_DIR", raising=False)
+    report = tmp_path / "report"
+
+    def replay_dir(*argv: str) -> Path:
+        args = _parser().parse_args(["verify", "--report", str(report), *argv])
+        settings, _ = _verify_settings(args)
+        return settings.replay_dir
+
+    assert replay_dir() == report.resolve() / "replays"
+    monkeypatch.setenv("SCHEMA_KIT_REPLAY_DIR", str(tmp_path / "from-env"))
+    assert replay_dir() == (tmp_path / "from-env").resolve()
+    assert replay_dir("--replay-dir", str(tmp_path / "flag")) == (tmp_path / "flag").resolve()
+
+
+def test_verify_with_only_a_dsn_uses_the_dsn_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SCHEMA_KIT_BACKEND", raising=False)
+    args = _parser().parse_args(["verify", "--dsn", "postgresql://u@h/postgres"])
+    assert _verify_settings(args)[0].backend == "dsn"
+    args = _parser().parse_args(["verify", "--dsn", "postgresql://u@h/x", "--backend", "embedded"])
+    assert _verify_settings(args)[0].backend == "embedded"

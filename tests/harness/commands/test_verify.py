@@ -10,8 +10,7 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import pytest
-
+from schema_kit.checks import REGISTRY
 from schema_kit.commands.reports import write_reports
 from schema_kit.commands.verify import run_verification
 from schema_kit.config import Settings
@@ -20,30 +19,36 @@ from tests.harness.checks.corpus import CORPUS
 from tests.harness.children import child, child_tmpdir, containers, left_in, servers_under
 
 
-def _harness_on(server_harness: Harness, sql_dir: Path | None = None) -> Harness:
+def _harness_on(server_harness: Harness, replays: Path, sql_dir: Path | None = None) -> Harness:
     settings = Settings(
         backend=server_harness.settings.backend,
         sql_dir=sql_dir or server_harness.settings.sql_dir,
         vector_dim=server_harness.settings.vector_dim,
+        replay_dir=replays,
     )
     return Harness(settings, tag="vfy", server=server_harness.server)
 
 
 def test_verify_holds_at_head_and_writes_three_reports(
-    schema_kit_harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    schema_kit_harness: Harness, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("SCHEMA_KIT_REPLAY_DIR", str(tmp_path / "replays"))
-    harness = _harness_on(schema_kit_harness)
+    harness = _harness_on(schema_kit_harness, tmp_path / "replays")
     try:
         verification = run_verification(harness, "ci", max_examples=2)
     finally:
         harness.close()
-    failed = [(c.name, c.failure[:300]) for c in verification.checks if not c.holds]
+    failed = [(c.name, c.failure[:300]) for c in verification.checks if c.failed]
     assert failed == []
+    statuses = {c.name: c.status for c in verification.checks}
+    assert statuses.pop("migration_safety") == "reported"  # 2.0.0 rewrites: a measurement
+    assert set(statuses.values()) == {"holds"}
     assert verification.holds
-    names = {c.name for c in verification.checks}
-    assert {"extraction (property)", "round_trip (scenario)", "concurrent registration",
-            "stateful workload (property)", "indexes_serve (scenario)"} <= names
+    names = [c.name for c in verification.checks]
+    # Every registered check once on the chain, each property, the stateful workload.
+    assert names == ["chain applies", *REGISTRY.names(),
+                     *(f"{c.name} (property)" for c in REGISTRY.properties()),
+                     "stateful workload (property)"]
+    assert not any(c.skipped for c in verification.checks)
     assert any(s.version == "2.0.0" and s.flags for s in verification.safety)
     paths = write_reports(verification, tmp_path / "report")
     report = json.loads((tmp_path / "report" / "report.json").read_text())
@@ -55,11 +60,10 @@ def test_verify_holds_at_head_and_writes_three_reports(
 
 
 def test_verify_fails_on_a_mutant_naming_the_invariant_and_its_replay(
-    schema_kit_harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    schema_kit_harness: Harness, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("SCHEMA_KIT_REPLAY_DIR", str(tmp_path / "replays"))
     mutant = next(m for m in CORPUS if m.name == "split_part_on_the_wrong_part")
-    harness = _harness_on(schema_kit_harness, mutant.build(tmp_path / "sql"))
+    harness = _harness_on(schema_kit_harness, tmp_path / "replays", mutant.build(tmp_path / "sql"))
     try:
         verification = run_verification(harness, "ci", max_examples=5, shrink=False)
     finally:
@@ -68,7 +72,9 @@ def test_verify_fails_on_a_mutant_naming_the_invariant_and_its_replay(
     by_name = {c.name: c for c in verification.checks}
     failed = by_name["extraction (property)"]
     assert not failed.holds and "invariant: extraction" in failed.failure
-    assert Path(failed.replay).is_file()
+    assert Path(failed.replay).is_file() and Path(failed.replay).parent == tmp_path / "replays"
+    assert not by_name["extraction"].holds  # the tour, too, and with the check's columns
+    assert "oracle_tenant" in by_name["extraction"].failure
     write_reports(verification, tmp_path / "report")
     md = (tmp_path / "report" / "report.md").read_text()
     assert "# schema-kit verify: FAILS" in md and "## extraction (property)" in md
@@ -85,9 +91,9 @@ def test_ctrl_c_during_verify_leaves_nothing(tmp_path: Path) -> None:
             while time.monotonic() < deadline:
                 line = proc.stderr.readline()
                 seen += line
-                if "scenario:" in line or not line:
+                if "invariant: extraction" in line or not line:
                     break
-            assert "scenario:" in seen, seen
+            assert "invariant: extraction" in seen, seen
             proc.send_signal(signal.SIGINT)
             _, err = proc.communicate(timeout=120)
             assert proc.returncode == 130, err

@@ -21,18 +21,37 @@ def _doc_count(conn: psycopg.Connection[Any]) -> int:
     return int(row[0])
 
 
-# The next two tests run in this order: the second would see the first's row if the
-# per-test database were shared.
-def test_a_write_in_my_database(schema_kit_conn: psycopg.Connection[Any]) -> None:
-    schema_kit_conn.execute(
-        "INSERT INTO lightrag_doc_full (workspace, id, content) VALUES ('iso:kb', 'd1', 'x')"
-    )
-    schema_kit_conn.commit()
-    assert _doc_count(schema_kit_conn) == 1
+def _exists(harness: Harness, name: str) -> bool:
+    row = harness.scratch.admin.execute(
+        "SELECT count(*) FROM pg_database WHERE datname = %s", (name,)
+    ).fetchone()
+    return row == (1,)
 
 
-def test_b_do_not_see_the_previous_tests_row(schema_kit_conn: psycopg.Connection[Any]) -> None:
-    assert _doc_count(schema_kit_conn) == 0
+def test_a_committed_write_stays_in_its_own_clone(
+    schema_kit_db_factory: Factory, schema_kit_harness: Harness
+) -> None:
+    """Clones of one template share nothing: not with each other while both exist, and not
+    with a clone made after the written one is gone (the write never reached the template).
+    Self-contained, so it holds whichever worker runs it and in whatever order."""
+    other = schema_kit_db_factory("head")
+    with schema_kit_harness.templates.database("head") as written:
+        assert written.name != other.name
+        with written.connect() as conn:
+            conn.execute(
+                "INSERT INTO lightrag_doc_full (workspace, id, content) "
+                "VALUES ('iso:kb', 'd1', 'x')"
+            )
+            conn.commit()
+        with written.connect() as conn:  # a new session: the row is really committed
+            assert _doc_count(conn) == 1
+        with other.connect() as conn:
+            assert _doc_count(conn) == 0
+    assert not _exists(schema_kit_harness, written.name)
+    after = schema_kit_db_factory("head")
+    assert after.name not in (written.name, other.name)
+    with after.connect() as conn:
+        assert _doc_count(conn) == 0
 
 
 def test_clones_copy_the_template_instead_of_re_migrating(

@@ -22,7 +22,7 @@ import numpy as np
 import psycopg
 from psycopg import conninfo, sql
 
-from schema_kit.checks.invariants import extraction, isolation, refused_rows, registration
+from schema_kit.checks import REGISTRY, DataTarget
 from schema_kit.workload.oracle import Model, parse
 from schema_kit.workload.tables import tenant_tables
 
@@ -188,9 +188,8 @@ def check_invariants(conn: psycopg.Connection[Any], workspaces: Sequence[str]) -
     for table, workspace, row_id in conn.execute(query).fetchall():
         assert workspace in workspaces, f"{table} holds a row of {workspace!r}"
         model.upsert(table, [(workspace, row_id)])
-    checks = [extraction(workspaces, tables), registration(model, tables),
-              isolation(model, tables), refused_rows(workspaces, tables)]
-    for check in checks:
-        found = check.violations(conn)
+    target = DataTarget(conn, tables, model, frozenset(workspaces))
+    for check in REGISTRY.over_writes():
+        found = check.run(target)
         assert found == [], f"{check.name}: {found}"
     conn.rollback()
