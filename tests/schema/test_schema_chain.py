@@ -100,21 +100,8 @@ def test_init_script_equals_the_chain_at_its_version(
     assert [v[0] for v in versions] == CHAIN[: CHAIN.index(version) + 1]
 
 
-@pytest.mark.parametrize("version", CHAIN)
-def test_round_trip_through_each_version(
-    version: str, schema_kit_db_factory: Factory, schema_kit_settings: Settings
-) -> None:
-    """head -> v -> head equals a fresh head, and v's down equals a fresh previous version."""
-    head = _snapshot_at(schema_kit_db_factory, "head")
-    index = CHAIN.index(version)
-    previous = CHAIN[index - 1] if index else None
-    at_previous = _snapshot_at(schema_kit_db_factory, previous)
-    with schema_kit_db_factory("head").connect() as conn:
-        migrator = _migrator(conn, schema_kit_settings)
-        migrator.migrate(previous or "base")
-        assert take_snapshot(conn).diff(at_previous) == []
-        migrator.migrate("head")
-        assert take_snapshot(conn).diff(head) == []
+# The round trip through every version (each down restores the previous catalog, back up
+# equals a fresh head) is the registered check `round_trip`: tests/schema/test_checks.py.
 
 
 def _seed_rows(conn: psycopg.Connection[Any], dim: int) -> None:

@@ -7,9 +7,10 @@ check is run after every step of the tour; a chain check runs its own ``detect``
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 
-from schema_kit.checks.registry import ChainTarget, Check, Found, Violation
+from schema_kit.checks.registry import ChainTarget, Check, Found
 from schema_kit.checks.runner import session_target
 from schema_kit.db.databases import Templates
 from schema_kit.workload.session import WriteSession
@@ -17,7 +18,7 @@ from schema_kit.workload.strategies import Batch
 from schema_kit.workload.tables import DATA_TABLES
 from schema_kit.workload.writes import DeleteTenant, Move, Row
 
-__all__ = ["REFUSED", "detect", "tour"]
+__all__ = ["REFUSED", "detect", "tour", "tour_findings"]
 
 REFUSED = ("legacy", "a:", ":b", ":")
 
@@ -42,28 +43,34 @@ def tour(session: WriteSession) -> Iterator[str]:
     yield "tenants deleted"
 
 
-def _data(check: Check, target: ChainTarget) -> Found:
-    found: list[Violation] = []
-    with target.templates.database(target.version) as db, db.connect() as conn:
-        session = WriteSession(conn, target.version, target.vector_dim)
+def tour_findings(
+    checks: Sequence[Check], templates: Templates, version: str = "head", dim: int = 1024
+) -> dict[str, Found]:
+    """Run the tour once on a fresh clone, judging each data check after every step until it
+    first fails; ``{name: Found}`` with each check's own query time in ``detail``."""
+    found = {c.name: Found(examples=1, detail=0.0) for c in checks}
+    with templates.database(version) as db, db.connect() as conn:
+        session = WriteSession(conn, version, dim)
         if not session.tables:
-            return Found(skipped="no table under the tenant contract at this version")
-
+            why = "no table under the tenant contract at this version"
+            return {c.name: Found(skipped=why) for c in checks}
         try:
             for _step in tour(session):
-                found.extend(check.run(session_target(session)))
-                if found:
-                    break
+                target = session_target(session)
+                for check in (c for c in checks if not found[c.name].rows):
+                    start = time.perf_counter()
+                    found[check.name].rows = check.run(target)
+                    found[check.name].detail += time.perf_counter() - start
         finally:
             conn.rollback()
-    return Found(rows=found, examples=1)
+    return found
 
 
 def detect(check: Check, templates: Templates, version: str = "head", dim: int = 1024) -> Found:
     """What ``check`` finds on the chain behind ``templates`` at ``version`` (holds: no rows)."""
     target = ChainTarget(templates, version, dim)
     if check.is_data:
-        return _data(check, target)
+        return tour_findings([check], templates, version, dim)[check.name]
     if check.detect is None:
         raise TypeError(f"chain check {check.name!r} has no detect function")
     return check.detect(target)

@@ -18,6 +18,7 @@ from schema_kit.checks import REGISTRY, Check, Found, Registry, detect
 from schema_kit.checks.properties import run_batch_property, run_stateful
 from schema_kit.checks.registry import describe_rows
 from schema_kit.checks.safety import MIGRATION_SAFETY, MigrationSafety
+from schema_kit.checks.scenario import tour_findings
 from schema_kit.db.harness import Harness
 from schema_kit.db.migrations import discover
 from schema_kit.errors import ConfigError, MigrationError
@@ -99,21 +100,27 @@ def selected(registry: Registry, names: Sequence[str]) -> Registry:
 
 def _run(verification: Verification, name: str, kind: str, check: Check | None,
          run: Callable[[], Found]) -> Found:
-    """Run one check the one way every result is recorded."""
+    """Run one check and record it."""
     start = time.perf_counter()
     try:
         found = run()
     except MigrationError as exc:
         found = Found(rows=[("migration failed", str(exc))], message=str(exc))
+    _record(verification, name, kind, check, found, time.perf_counter() - start)
+    return found
+
+
+def _record(verification: Verification, name: str, kind: str, check: Check | None,
+            found: Found, elapsed_s: float) -> None:
+    """The one way every result becomes a CheckResult."""
     failure = found.message
     if found.rows and not failure:
         failure = describe_rows(check, found.rows, limit=20) if check else str(found.rows[:20])
     verification.checks.append(CheckResult(
-        name, kind, found.holds, time.perf_counter() - start, found.examples,
+        name, kind, found.holds, elapsed_s, found.examples,
         found.checked_rows, failure if found.rows else "", found.replay,
         check.contract if check else "", found.skipped, check.gating if check else True,
     ))
-    return found
 
 
 def run_verification(
@@ -147,10 +154,16 @@ def run_verification(
         verification.elapsed_s = time.perf_counter() - start
         return verification
     chain_at = (harness.templates, "head", settings.vector_dim)
+    say("scenario: the tour of the contract's edges, every data check after each step")
+    tour = tour_findings(registry.data(), *chain_at)  # one clone for every data check
     for check in registry:
         say(f"{check.family}: {check.name}")
-        kind = "scenario" if check.is_data else check.family
-        found = _run(verification, check.name, kind, check, partial(detect, check, *chain_at))
+        if check.is_data:
+            _record(verification, check.name, "scenario", check, tour[check.name],
+                    float(tour[check.name].detail or 0.0))
+            continue
+        found = _run(verification, check.name, check.family, check,
+                     partial(detect, check, *chain_at))
         if found.detail is not None:
             verification.details[check.name] = found.detail
     db = harness.templates.clone("head", purpose="verify")
