@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 import threading
 from collections.abc import Callable, Sequence
@@ -86,11 +87,7 @@ def run_writers(
         t.start()
     for t in threads:
         t.join(timeout=300)
-    merged = Model()
-    for model in models:
-        merged.rows.update(model.rows)
-        merged.tenants |= model.tenants
-        merged.kbs |= model.kbs
+    merged = functools.reduce(Model.merged, models, Model())
     with connect(db.dsn) as conn:
         target = DataTarget(conn, tenant_tables(conn), merged, frozenset(merged.workspaces()))
         for check in checks:

@@ -124,5 +124,10 @@ class Model:
             counts[partition.tenant_id] = counts.get(partition.tenant_id, 0) + 1
         return counts
 
+    def merged(self, other: Model) -> Model:
+        """Both models' rows and registry (``other`` wins where a row key is in both)."""
+        return Model({**self.rows, **other.rows}, self.tenants | other.tenants,
+                     self.kbs | other.kbs)
+
     def copy(self) -> Model:
         return Model(dict(self.rows), set(self.tenants), set(self.kbs))

@@ -12,13 +12,13 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from schema_kit.workload.oracle import Model
+from schema_kit.workload.oracle import Model, Partition, RowKey, parse
 from schema_kit.workload.recording import Outcome, Recorder
 from schema_kit.workload.strategies import Batch
 from schema_kit.workload.tables import DATA_TABLES, tenant_tables
 from schema_kit.workload.writes import Delete, DeleteTenant, Move, Upsert
 
-__all__ = ["WriteSession", "reset"]
+__all__ = ["WriteSession", "baseline", "reset"]
 
 
 @dataclass
@@ -34,16 +34,23 @@ class WriteSession:
     recorder: Recorder = field(init=False)
     # Writes the contract accepts but the database refused (statement or COMMIT).
     refusals: list[str] = field(default_factory=list)
+    # Start the model from what the database already holds (a chain's seed tenants and
+    # rows): the checks compare against this baseline plus the writes.
+    baseline: bool = True
     _committed: Model = field(init=False)
 
     def __post_init__(self) -> None:
         self.recorder = Recorder(self.conn)
-        self._committed = self.model.copy()
+        idle = self.conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        contract_tables = tenant_tables(self.conn)
         if not self.tables:
-            idle = self.conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
-            self.tables = tenant_tables(self.conn) or DATA_TABLES
-            if idle:  # leave the connection as found; never end a caller's transaction
-                self.conn.rollback()
+            self.tables = contract_tables or DATA_TABLES
+        if self.baseline:
+            self.model = self.model.merged(baseline(self.conn, contract_tables))
+            self.sent.update(self.model.workspaces())
+        if idle:  # leave the connection as found; never end a caller's transaction
+            self.conn.rollback()
+        self._committed = self.model.copy()
 
     def _expect(self, accepted: bool, outcome: Outcome, what: str) -> Outcome:
         if accepted and outcome.error is not None:
@@ -53,7 +60,10 @@ class WriteSession:
     def upsert(self, op: Upsert) -> Outcome:
         self.sent.update(r.workspace for r in op.rows)
         outcome = self.recorder.run(op)
-        accepted = self.model.upsert(op.table, ((r.workspace, r.id) for r in op.rows))
+        keys = [(r.workspace, r.id) for r in op.rows]
+        # A statement the database refused changed nothing: it never enters the model.
+        model = self.model if outcome.error is None else self.model.copy()
+        accepted = model.upsert(op.table, keys)
         return self._expect(accepted, outcome, f"upsert of {len(op.rows)} row(s) into {op.table}")
 
     def write(self, batch: Batch) -> list[Outcome]:
@@ -62,17 +72,20 @@ class WriteSession:
     def move(self, op: Move) -> Outcome:
         self.sent.add(op.new)
         outcome = self.recorder.run(op)
-        accepted = self.model.move(op.table, op.old, op.new, op.ids)
+        model = self.model if outcome.error is None else self.model.copy()
+        accepted = model.move(op.table, op.old, op.new, op.ids)
         return self._expect(accepted, outcome, f"move {op.old!r} -> {op.new!r} in {op.table}")
 
     def delete(self, op: Delete) -> Outcome:
         outcome = self.recorder.run(op)
-        self.model.delete(op.table, op.workspace, op.ids)
+        if outcome.error is None:
+            self.model.delete(op.table, op.workspace, op.ids)
         return self._expect(True, outcome, f"delete from {op.table}")
 
     def delete_tenant(self, op: DeleteTenant) -> Outcome:
         outcome = self.recorder.run(op)
-        self.model.delete_tenant(op.tenant_id)
+        if outcome.error is None:
+            self.model.delete_tenant(op.tenant_id)
         return self._expect(True, outcome, f"delete tenant {op.tenant_id!r}")
 
     def commit(self) -> None:
@@ -93,6 +106,31 @@ class WriteSession:
 
     def checked_rows(self) -> int:
         return len(self.model.rows)
+
+
+def baseline(conn: psycopg.Connection[Any], tables: tuple[str, ...]) -> Model:
+    """What the database holds before any generated write: its registry and its rows.
+
+    Rows whose workspace the oracle refuses are left out (the checks report them as stored);
+    a registry table the chain does not have contributes nothing.
+    """
+    model = Model()
+    present = conn.execute(
+        "SELECT to_regclass('tenants') IS NOT NULL, to_regclass('knowledge_bases') IS NOT NULL"
+    ).fetchone()
+    if present and present[0]:
+        model.tenants = {str(r[0]) for r in conn.execute("SELECT tenant_id FROM tenants")}
+    if present and present[1]:
+        model.kbs = {Partition(str(t), str(k)) for t, k in
+                     conn.execute("SELECT tenant_id, kb_id FROM knowledge_bases")}
+    for table in tables:
+        rows = conn.execute(
+            sql.SQL("SELECT workspace, id FROM {}").format(sql.Identifier(table))
+        ).fetchall()
+        for workspace, row_id in rows:
+            if (partition := parse(str(workspace))) is not None:
+                model.rows[RowKey(table, str(workspace), str(row_id))] = partition
+    return model
 
 
 def reset(conn: psycopg.Connection[Any]) -> None:
