@@ -25,7 +25,8 @@ class Mutant:
     file: str
     pattern: str
     replacement: str
-    caught_by: str
+    # Every check named here must catch it (a fuller check catches what its part does).
+    caught_by: tuple[str, ...]
 
     def build(self, dest: Path) -> Path:
         shutil.copytree(default_sql_dir(), dest)
@@ -39,42 +40,44 @@ class Mutant:
 
 CORPUS = (
     Mutant("trigger_dropped", UP,
-           r"CREATE TRIGGER trg_lightrag_doc_chunks_register_insert[^;]*;", "", "registered"),
+           r"CREATE TRIGGER trg_lightrag_doc_chunks_register_insert[^;]*;", "",
+           ("registered", "registration")),
     Mutant("trigger_fires_only_on_insert", UP,
-           r"CREATE TRIGGER trg_lightrag_doc_full_register_update[^;]*;", "", "registration"),
+           r"CREATE TRIGGER trg_lightrag_doc_full_register_update[^;]*;", "", ("registration",)),
     Mutant("kb_never_registered", UP,
            r"INSERT INTO knowledge_bases \(tenant_id, kb_id, name\)\s+SELECT DISTINCT[^;]*;",
-           "", "registration"),
+           "", ("registration",)),
     Mutant("no_cascade_on_tenant_delete", UP,
-           r"ON DELETE CASCADE(\s+DEFERRABLE INITIALLY DEFERRED)", r"\1", "registration"),
+           r"ON DELETE CASCADE(\s+DEFERRABLE INITIALLY DEFERRED)", r"\1", ("registration",)),
     Mutant("split_part_on_the_wrong_part", UP,
-           r"split_part\(workspace, ':', 1\)", "split_part(workspace, ':', 2)", "extraction"),
+           r"split_part\(workspace, ':', 1\)", "split_part(workspace, ':', 2)", ("extraction",)),
     Mutant("kb_cut_at_the_second_colon", UP,
            r"substr\(workspace, strpos\(workspace, ':'\) \+ 1\)", "split_part(workspace, ':', 2)",
-           "partitions_disjoint"),
+           ("partitions_disjoint", "isolation")),
     Mutant("missing_on_conflict", UP,
-           r"ORDER BY 1\s+ON CONFLICT DO NOTHING;", "ORDER BY 1;", "isolation"),
+           r"ORDER BY 1\s+ON CONFLICT DO NOTHING;", "ORDER BY 1;", ("acceptance",)),
     Mutant("format_check_dropped", UP,
            r",\s+ADD CONSTRAINT lightrag_doc_full_workspace_format\s+CHECK \([^\n]*\);", ";",
-           "bad_input"),
+           ("bad_input",)),
     Mutant("format_check_refuses_a_colon_in_the_kb", UP,
            r"(ADD CONSTRAINT lightrag_doc_full_workspace_format\s+CHECK \()",
-           r"\1workspace NOT LIKE '%:%:%' AND ", "acceptance"),
+           r"\1workspace NOT LIKE '%:%:%' AND ", ("acceptance",)),
     Mutant("public_tenant_grants_any_role", UP,
-           r"RETURN p_required_role = 'viewer'\s+AND EXISTS", "RETURN EXISTS", "access"),
+           r"RETURN p_required_role = 'viewer'\s+AND EXISTS", "RETURN EXISTS", ("access",)),
     Mutant("unknown_role_passes", UP,
            r"IF v_required IS NULL THEN\s+RETURN false;\s+END IF;",
-           "v_required := COALESCE(v_required, 0);", "access"),
+           "v_required := COALESCE(v_required, 0);", ("access",)),
     Mutant("tenant_indexes_dropped", UP,
            r"CREATE INDEX idx_lightrag_doc_chunks_tenant ON[^;]*;\s*"
-           r"CREATE INDEX idx_lightrag_doc_chunks_tenant_kb ON[^;]*;", "", "indexes_serve"),
+           r"CREATE INDEX idx_lightrag_doc_chunks_tenant_kb ON[^;]*;", "", ("indexes_serve",)),
     Mutant("down_forgets_a_column", DOWN,
            r",\s+ADD COLUMN kb_id VARCHAR\(255\) GENERATED ALWAYS AS \(CASE[^\n]*STORED;", ";",
-           "round_trip"),
+           ("round_trip",)),
     Mutant("down_keeps_the_format_check", DOWN,
-           r",\s+DROP CONSTRAINT lightrag_doc_full_workspace_format;", ";", "round_trip"),
+           r",\s+DROP CONSTRAINT lightrag_doc_full_workspace_format;", ";", ("round_trip",)),
     Mutant("init_script_drifts_from_chain", INIT_HEAD,
-           r"CREATE INDEX idx_lightrag_vdb_entity_tenant_kb ON[^;]*;", "", "init_equals_chain"),
+           r"CREATE INDEX idx_lightrag_vdb_entity_tenant_kb ON[^;]*;", "",
+           ("init_equals_chain",)),
 )
 
 # Registered checks no mutant of the head chain can break on its own, and why.
