@@ -277,6 +277,7 @@ def measure_chain(source: Templates | Harness, rows_per_table: int = 200, *,
     try:
         dsn = scratch.dsn(name)
         with connect(dsn) as conn:
+            templates.prepare(conn)
             migrator = Migrator(conn, chain, templates.params)
             migrator.bootstrap()  # the gate locks schema_migrations, also before the first step
             return [_measure(conn, migrator, m, dsn, n, rows_per_table, poll_interval_s)

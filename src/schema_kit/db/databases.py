@@ -21,13 +21,14 @@ from psycopg import sql
 from psycopg.pq import TransactionStatus
 
 from schema_kit.connect import connect, dsn_for
-from schema_kit.db.migrations import Migrator, discover
+from schema_kit.db.migrations import Migrator, apply_script, discover
 from schema_kit.errors import SchemaKitError
 from schema_kit.provision.base import Server
 
-__all__ = ["SCRATCH_COMMENT", "Database", "ScratchDatabases", "Templates"]
+__all__ = ["SCRATCH_COMMENT", "SETUP_SCRIPT", "Database", "ScratchDatabases", "Templates"]
 
 SCRATCH_COMMENT = "schema_kit scratch database"
+SETUP_SCRIPT = "setup.sql"
 
 
 @dataclass(frozen=True)
@@ -141,14 +142,30 @@ class Templates:
         for m in migrations:
             digest.update(m.checksum.encode())
             digest.update(m.down_path.read_bytes())
+        if self.setup_script is not None:
+            digest.update(self.setup_script.read_bytes())
         digest.update(repr((sorted(self.params.items()), version)).encode())
         return digest.hexdigest()
+
+    @property
+    def setup_script(self) -> Path | None:
+        """``setup.sql`` beside ``migrations/``: what the chain assumes exists (roles,
+        extension shims), run as superuser on every scratch database before the chain."""
+        path = self.sql_dir / SETUP_SCRIPT
+        return path if path.is_file() else None
+
+    def prepare(self, conn: psycopg.Connection[Any]) -> None:
+        """Run the setup script (if the sql dir has one) on a fresh scratch database."""
+        script = self.setup_script
+        if script is not None:
+            apply_script(conn, script, self.params)
 
     def template(self, version: str | None = "head") -> str:
         key = self._key(version)
         if key not in self._templates:
             name = self.scratch.create("tpl")
             with connect(self.scratch.dsn(name)) as conn:
+                self.prepare(conn)
                 Migrator(conn, discover(self.sql_dir), self.params).migrate(
                     version or "base", progress=self.progress
                 )
