@@ -41,7 +41,7 @@ def test_without_setup_the_chain_fails_naming_what_is_missing(
     make_sql_dir: SqlDirFactory, schema_kit_harness: Harness
 ) -> None:
     templates = _templates(schema_kit_harness, make_sql_dir(CHAIN))
-    with pytest.raises(MigrationError, match="uuid_generate_v4|schema_kit_app"):
+    with pytest.raises(MigrationError, match=r"uuid_generate_v4|schema_kit_app"):
         templates.template("1.0.0")
 
 
