@@ -9,10 +9,25 @@ from typing import Any
 import psycopg
 import pytest
 
+from schema_kit.config import OPTIONS, default_sql_dir, settings_from
 from schema_kit.db.databases import Database
 from schema_kit.db.harness import Harness
 
 SqlDirFactory = Callable[[dict[str, str]], Path]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On another chain (``--schema-kit-sql-dir``), tests that pin ours are skipped, saying so:
+    the contract's checks still run there, at that chain's head."""
+    explicit = {o.name: config.getoption(o.ini, None) for o in OPTIONS}
+    ini = {o.name: config.getini(o.ini) for o in OPTIONS}
+    sql_dir = settings_from(explicit, ini).sql_dir
+    if sql_dir.resolve() == default_sql_dir().resolve():
+        return
+    skip = pytest.mark.skip(reason=f"pins schema_kit's own chain; sql_dir {sql_dir} is another")
+    for item in items:
+        if item.get_closest_marker("our_chain"):
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+
 from schema_kit.checks import REGISTRY
 from schema_kit.checks.concurrency import run_writers
 from schema_kit.db.databases import Database
+
+# Counts, version names and object names of schema_kit's own chain.
+pytestmark = pytest.mark.our_chain
 
 Factory = Callable[..., Database]
 

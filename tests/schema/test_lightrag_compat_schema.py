@@ -15,6 +15,9 @@ from schema_kit.errors import MigrationError
 from schema_kit.inspect import take_snapshot
 from schema_kit.workload.tables import DATA_TABLES, tenant_tables
 
+# Counts, version names and object names of schema_kit's own chain.
+pytestmark = pytest.mark.our_chain
+
 Factory = Callable[..., Database]
 LIGHTRAG_TABLES = {*DATA_TABLES, "lightrag_entity_chunks", "lightrag_relation_chunks"}
 

@@ -29,6 +29,9 @@ from schema_kit.db.harness import Harness
 from schema_kit.workload.tables import DATA_TABLES
 from tests.harness.bench.conftest import loaded_database
 
+# Counts, version names and object names of schema_kit's own chain.
+pytestmark = pytest.mark.our_chain
+
 TENANT_FILTERED = [q for q in CATALOGUE if q.scope.startswith("tenant")]
 Loaded = tuple[Dataset, psycopg.Connection[Any]]
 

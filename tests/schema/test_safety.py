@@ -18,6 +18,9 @@ from schema_kit.errors import MigrationError
 from schema_kit.workload.tables import DATA_TABLES
 from tests.conftest import TINY_CHAIN, SqlDirFactory
 
+# Counts, version names and object names of schema_kit's own chain.
+pytestmark = pytest.mark.our_chain
+
 # Few rows are enough: the point is that rewrites and index builds touch data at all.
 ROWS = 20
 

@@ -23,6 +23,9 @@ from schema_kit.workload.tables import (
     table_checksums,
 )
 
+# Counts, version names and object names of schema_kit's own chain.
+pytestmark = pytest.mark.our_chain
+
 SEED = ["1.0.0", "2.0.0", "2.1.0", "2.2.0", "3.0.0"]
 CHAIN = [*SEED, "3.1.0", "3.2.0"]
 Factory = Callable[..., Database]

@@ -2,8 +2,8 @@
 it breaks, and every registered check is proven by a mutant or says why it cannot be.
 
 The control (the unmutated head passes every check, so a check that always fires would fail)
-is tests/schema/test_checks.py. The last test proves that pointing pytest's sql-dir option at
-a mutant makes the suite fail on the right invariant.
+is tests/schema/test_checks.py. The last test points pytest's sql-dir option at a mutant, as a
+team points it at its own chain.
 """
 
 from __future__ import annotations
@@ -49,16 +49,28 @@ def test_mutant_is_caught_by_the_check_it_breaks(
         assert found.rows, f"{mutant.name} was not caught by {check.name} ({check.contract})"
 
 
-def test_pytest_with_sql_dir_at_a_mutant_fails_naming_the_invariant(tmp_path: Path) -> None:
+def test_pytest_on_another_chain_fails_on_its_defect_and_skips_what_pins_ours(
+    tmp_path: Path,
+) -> None:
+    """A copy of our chain is another chain: its defect is a failure with its counterexample
+    (never the seed's strict xfail), and the tests that pin our chain say why they skip."""
     mutant = next(m for m in CORPUS if m.name == "split_part_on_the_wrong_part")
     sql_dir = mutant.build(tmp_path / "sql")
     env = child_env(SCHEMA_KIT_REPLAY_DIR=str(tmp_path / "replays"))
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", "-n", "0",
+        [sys.executable, "-m", "pytest", "-q", "-ra", "-p", "no:cacheprovider", "-n", "0",
          f"--schema-kit-sql-dir={sql_dir}", "tests/schema/test_invariants.py",
-         "-k", "extraction-head"],
+         "tests/schema/test_schema_chain.py", "-k", "extraction or 19_seed_tables"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )
-    assert result.returncode == 1, result.stdout[-3000:]
-    assert "invariant: extraction" in result.stdout
-    assert list((tmp_path / "replays").glob("extraction-head-*.sql"))
+    out = result.stdout
+    assert result.returncode == 1, out[-3000:]
+    assert "FAILED tests/schema/test_invariants.py::test_check_holds_over_generated_batches" \
+        "[extraction-head]" in out
+    assert "invariant: extraction" in out and "XFAIL" not in out
+    skipped = [line for line in out.splitlines() if line.startswith("SKIPPED")]
+    assert any("extraction-seed-3.0.0" in line or "test_invariants.py" in line
+               for line in skipped), out[-3000:]
+    assert all("pins schema_kit's own chain" in line for line in skipped), skipped
+    assert any("test_schema_chain.py" in line for line in skipped)
+    assert list((tmp_path / "replays").glob("extraction-head*.sql"))

@@ -30,7 +30,7 @@ from tests.schema.lightrag.client import (
 )
 from tests.schema.lightrag.conftest import DbFactory
 
-pytestmark = pytest.mark.lightrag
+pytestmark = [pytest.mark.lightrag, pytest.mark.our_chain]
 
 PLAIN = ("lightrag_vdb_chunks", "lightrag_vdb_entity", "lightrag_vdb_relation")
 

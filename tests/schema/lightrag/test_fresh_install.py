@@ -24,7 +24,7 @@ from tests.schema.lightrag.client import (
 )
 from tests.schema.lightrag.conftest import DbFactory
 
-pytestmark = pytest.mark.lightrag
+pytestmark = [pytest.mark.lightrag, pytest.mark.our_chain]
 
 
 def _own(workspace: str, *docs: int) -> set[str]:
