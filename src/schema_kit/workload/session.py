@@ -7,6 +7,7 @@ rows-per-second benchmark; ``schema_kit.checks`` then judges the database agains
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -34,6 +35,8 @@ class WriteSession:
     recorder: Recorder = field(init=False)
     # Writes the contract accepts but the database refused (statement or COMMIT).
     refusals: list[str] = field(default_factory=list)
+    # The sql dir whose chain migrated the database: a replay script names it.
+    sql_dir: Path | None = None
     _committed: Model = field(init=False)
 
     def __post_init__(self) -> None:
