@@ -5,14 +5,18 @@ each subcommand naming the ones it takes, so they share the names, help and choi
 pytest ini keys, pytest flags and env vars.
 
 Exit codes: 0 success, 1 a difference or failed check was found, 2 bad input or environment
-(a one-line error naming the cause and the remedy; never a traceback).
+(a one-line error naming the cause and the remedy; never a traceback). ``status``, ``audit``
+and ``diff`` take ``--json`` (the same result, machine-readable, on stdout; same exit codes).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
 import sys
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,9 +27,9 @@ import psycopg
 from schema_kit.config import Settings, option_named, settings_from
 from schema_kit.connect import connect, redact
 from schema_kit.db.databases import SCRATCH_COMMENT
-from schema_kit.db.migrations import Migrator, discover
+from schema_kit.db.migrations import Applied, Migration, Migrator, discover
 from schema_kit.errors import ConfigError, SchemaKitError
-from schema_kit.inspect import Snapshot, take_snapshot
+from schema_kit.inspect import Difference, Snapshot, take_snapshot
 
 __all__ = ["main"]
 
@@ -83,30 +87,173 @@ def _add_options(parser: argparse.ArgumentParser, command: str) -> None:
     parser.set_defaults(option_names=tuple(u.name for u in uses))
 
 
+@dataclass(frozen=True)
+class _Help:
+    """A subcommand's --help: one line for the command list, what it does, examples, exit codes."""
+
+    summary: str
+    description: str
+    examples: tuple[str, ...]
+    exits: tuple[str, ...]
+
+    def epilog(self) -> str:
+        lines = ["examples:", *(f"  {e}" for e in self.examples), "", "exit codes:"]
+        return "\n".join([*lines, *(f"  {e}" for e in self.exits)])
+
+
+_BAD_INPUT = "2  bad input or environment: one line on stderr naming the cause and the remedy"
+_HELP: dict[str, _Help] = {
+    "migrate": _Help(
+        "apply migrations up (or down) to a version",
+        "Apply the migrations of the sql dir up to --to (head by default), each in one "
+        "transaction with its schema_migrations row, statement by statement: a failure keeps "
+        "nothing of that migration and names the file:line of the statement. A target below the "
+        "database's version runs down scripts, refused on a database that is not a schema_kit "
+        "scratch one unless --allow-data-loss.",
+        ("schema-kit migrate --dsn postgresql://app@localhost:5432/app",
+         "schema-kit migrate --dsn \"$DSN\" --to 3.1.0 --sql-dir ./sql --vector-dim 3072"),
+        ("0  the database is at the target (also when there was nothing to do)",
+         _BAD_INPUT,
+         "   (also a refused chain, or a failed migration: the error names its file:line)"),
+    ),
+    "rollback": _Help(
+        "run down scripts until the database is at --to",
+        "Run the down scripts, newest first, until the database is at --to ('base': nothing "
+        "applied). Refused on a database that is not a schema_kit scratch one unless "
+        "--allow-data-loss: down scripts drop columns and tables with their data.",
+        ("schema-kit rollback --dsn \"$DSN\" --to 3.0.0 --allow-data-loss",),
+        ("0  the database is at the target",
+         _BAD_INPUT,
+         "   (also a target above the database's version, or a failed down script)"),
+    ),
+    "status": _Help(
+        "applied and pending migrations, checksum state",
+        "List each migration of the sql dir as pending, applied (when, checksum ok), applied by "
+        "an init script (no checksum) or applied with a CHECKSUM MISMATCH (its file changed "
+        "after it ran), and each applied version the sql dir does not have. Reads only: a "
+        "database that was never migrated is left as it was.",
+        ("schema-kit status --dsn \"$DSN\" --sql-dir ./sql",
+         "schema-kit status --dsn \"$DSN\" --json | jq '.migrations[].state'"),
+        ("0  every applied migration matches its file (pending ones are fine)",
+         "1  a checksum mismatch, or a version applied that the sql dir does not have",
+         _BAD_INPUT),
+    ),
+    "snapshot": _Help(
+        "write the catalog snapshot of a database as JSON",
+        "Write the catalog snapshot of a database (tables, columns, constraints, indexes, "
+        "triggers, functions, policies, extensions) as JSON, for `schema-kit diff`.",
+        ("schema-kit snapshot --dsn \"$DSN\" -o before.json",),
+        ("0  written", _BAD_INPUT),
+    ),
+    "diff": _Help(
+        "compare two snapshots (JSON files or DSNs); exit 1 if unequal",
+        "Compare two catalog snapshots, each a JSON file written by `schema-kit snapshot` or a "
+        "DSN read live: one line per differing object, '-' only in LEFT, '+' only in RIGHT, "
+        "'~' changed (field: left value -> right value). Each side is named by its file or "
+        "its DSN (password redacted).",
+        ("schema-kit diff before.json postgresql://app@localhost:5432/app",
+         "schema-kit diff before.json after.json --json"),
+        ("0  the snapshots are equal", "1  they differ", _BAD_INPUT),
+    ),
+    "verify": _Help(
+        "provision a server and check every invariant of the chain",
+        "Provision a PostgreSQL server, apply the chain and run every registered check the way "
+        "pytest runs it (with the thorough profile by default): each check on the chain at "
+        "head, a Hypothesis property per invariant, the stateful workload. Writes report.md, "
+        "junit.xml, report.json and the replay script of each failure "
+        "(<check>-<version>.sql, in <report dir>/replays unless --replay-dir says otherwise).",
+        ("schema-kit verify",
+         "schema-kit verify --check isolation --check registration --profile dev",
+         "schema-kit verify --list"),
+        ("0  every check holds (or --list)", "1  a check fails (the reports name it)",
+         _BAD_INPUT),
+    ),
+    "audit": _Help(
+        "read-only check of a live database (exit 1 on findings)",
+        "Check a live database without writing to it (one READ ONLY transaction, rolled back): "
+        "its schema version and checksums against the sql dir, catalog drift against a fresh "
+        "install of that version (built on a reference server the harness starts, see "
+        "--backend), and every model-free registered check over its rows.",
+        ("schema-kit audit --dsn \"$DSN\"",
+         "schema-kit audit --dsn \"$DSN\" --backend embedded --json > audit.json"),
+        ("0  no findings", "1  findings (each named by its check)", _BAD_INPUT),
+    ),
+    "bench-report": _Help(
+        "markdown ratio table + PNG plot from pytest-benchmark JSON",
+        "Turn pytest-benchmark JSON into a markdown ratio table + PNG",
+        ("pytest --benchmark-only --benchmark-json=bench.json && "
+         "schema-kit bench-report bench.json -o bench.md",
+         "schema-kit bench-report b10k.json b100k.json -o bench.md --plot bench.png"),
+        ("0  written", _BAD_INPUT),
+    ),
+    "build-image": _Help(
+        "build the local PostgreSQL 16 + pgvector image",
+        "Build schema-kit/pgvector:pg16-local (PostgreSQL 16.2 + pgvector 0.6.2, FROM scratch, "
+        "from the pgserver wheel) with no image pull, for the container backend where no image "
+        "registry is reachable.",
+        ("schema-kit build-image", "schema-kit build-image --force"),
+        ("0  built, or the tag already exists", _BAD_INPUT),
+    ),
+}
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("schema-kit")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        from schema_kit import __version__
+
+        return __version__
+
+
+def _add_command(sub: Any, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+    spec = _HELP[name]
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name, help=spec.summary, description=textwrap.fill(spec.description, 88),
+        epilog=spec.epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs,
+    )
+    return parser
+
+
+def _add_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true",
+                        help="print the result as JSON on stdout (same exit codes)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="schema-kit", description="Invariant harness for the multi-tenant LightRAG schema"
+        prog="schema-kit", description="Invariant harness for the multi-tenant LightRAG schema",
+        epilog="Run `schema-kit COMMAND --help` for a command's examples and exit codes.\n\n"
+        "exit codes: 0 success, 1 a difference or failed check was found, 2 bad input or "
+        "environment\n(one line on stderr naming the cause and the remedy)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"schema-kit {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("migrate", help="apply migrations up (or down) to a version")
+    p = _add_command(sub, "migrate")
     _add_options(p, "migrate")
     p.add_argument("--to", default="head", help="target version (default head; 'base' = none)")
     p.add_argument("--allow-data-loss", action="store_true",
                    help="allow down scripts on a database that is not a schema_kit scratch one")
-    p = sub.add_parser("rollback", help="run down scripts until the database is at --to")
+    p = _add_command(sub, "rollback")
     _add_options(p, "rollback")
     p.add_argument("--to", required=True, help="version to roll back to ('base' = none)")
     p.add_argument("--allow-data-loss", action="store_true",
                    help="allow down scripts on a database that is not a schema_kit scratch one")
-    p = sub.add_parser("status", help="applied and pending migrations, checksum state")
+    p = _add_command(sub, "status")
     _add_options(p, "status")
-    p = sub.add_parser("snapshot", help="write the catalog snapshot of a database as JSON")
+    _add_json(p)
+    p = _add_command(sub, "snapshot")
     _add_options(p, "snapshot")
     p.add_argument("-o", "--output", help="file to write (default stdout)")
-    p = sub.add_parser("diff", help="compare two snapshots (JSON files or DSNs); exit 1 if unequal")
-    p.add_argument("left")
-    p.add_argument("right")
-    p = sub.add_parser("verify", help="provision a server and check every invariant of the chain")
+    p = _add_command(sub, "diff")
+    p.add_argument("left", help="a snapshot JSON file or a DSN")
+    p.add_argument("right", help="a snapshot JSON file or a DSN")
+    _add_json(p)
+    p = _add_command(sub, "verify")
     _add_options(p, "verify")
     p.add_argument("--profile", default="thorough", choices=("ci", "dev", "thorough"),
                    help="Hypothesis profile (default thorough)")
@@ -115,11 +262,12 @@ def _parser() -> argparse.ArgumentParser:
                    help="print every registered check (name, family, needs, contract) and exit")
     p.add_argument("--check", action="append", default=[], metavar="NAME",
                    help="run only this registered check (repeatable; see --list)")
-    p = sub.add_parser("audit", help="read-only check of a live database (exit 1 on findings)")
+    p = _add_command(sub, "audit")
     _add_options(p, "audit")
-    sub.add_parser("bench-report", add_help=False,
-                   help="markdown ratio table + PNG plot from pytest-benchmark JSON")
-    p = sub.add_parser("build-image", help="build the local PostgreSQL 16 + pgvector image")
+    _add_json(p)
+    # It parses its own arguments (main hands them over before this parser runs).
+    _add_command(sub, "bench-report", add_help=False)
+    p = _add_command(sub, "build-image")
     p.add_argument("--force", action="store_true", help="rebuild even if the tag exists")
     return parser
 
@@ -198,39 +346,80 @@ def _migrate(args: argparse.Namespace, *, down_only: bool) -> int:
     return 0
 
 
+def _state(migration: Migration, row: Applied | None) -> str:
+    if row is None:
+        return "pending"
+    if row.checksum is None:
+        return "applied_without_checksum"
+    return "applied" if row.checksum.strip() == migration.checksum else "checksum_mismatch"
+
+
+_STATE_TEXT = {
+    "pending": "pending",
+    "applied_without_checksum": "applied (by init-postgres.sql; checksum not recorded)",
+    "checksum_mismatch": "applied, CHECKSUM MISMATCH (file changed after it ran)",
+}
+
+
+def _when(row: Applied | None) -> str | None:
+    return None if row is None or row.applied_at is None else row.applied_at.isoformat()
+
+
 def _status(args: argparse.Namespace) -> int:
     settings = _checked(args)
     with connect(settings.dsn) as conn:
         migrator = _migrator(conn, settings)
         applied = {a.version: a for a in migrator.applied()}
-        for m in migrator.migrations:
-            row = applied.get(m.version)
-            if row is None:
-                state = "pending"
-            elif row.checksum is None:
-                state = "applied (by init-postgres.sql; checksum not recorded)"
-            elif row.checksum.strip() == m.checksum:
-                state = f"applied {row.applied_at:%Y-%m-%d %H:%M:%S}, checksum ok"
-            else:
-                state = "applied, CHECKSUM MISMATCH (file changed after it ran)"
-            print(f"{m.version!s:>8}  {state:<52}  {m.description}")
-        unknown = sorted(set(applied) - {m.version for m in migrator.migrations})
-        for version in unknown:
-            print(f"{version!s:>8}  applied, NOT IN {settings.sql_dir}")
-    return 1 if unknown else 0
+    states = [(m, applied.get(m.version), _state(m, applied.get(m.version)))
+              for m in migrator.migrations]
+    known = {m.version for m in migrator.migrations}
+    unknown = [applied[v] for v in sorted(set(applied) - known)]
+    failing = unknown or any(state == "checksum_mismatch" for _, _, state in states)
+    if args.json:
+        print(json.dumps({
+            "database": redact(settings.dsn),
+            "sql_dir": str(settings.sql_dir),
+            "current": str(max(applied)) if applied else None,
+            "head": str(migrator.head),
+            "ok": not failing,
+            "migrations": [
+                {"version": str(m.version), "name": m.name, "description": m.description,
+                 "state": state, "applied_at": _when(row), "checksum": m.checksum,
+                 "recorded_checksum": row.checksum.strip() if row and row.checksum else None}
+                for m, row, state in states
+            ],
+            "unknown": [{"version": str(a.version), "description": a.description,
+                         "applied_at": _when(a)} for a in unknown],
+        }, indent=2))
+        return 1 if failing else 0
+    for m, row, state in states:
+        text = _STATE_TEXT.get(state, "")
+        if state == "applied" and row is not None:
+            text = f"applied {row.applied_at:%Y-%m-%d %H:%M:%S}, checksum ok"
+        print(f"{m.version!s:>8}  {text:<52}  {m.description}")
+    for a in unknown:
+        print(f"{a.version!s:>8}  applied, NOT IN {settings.sql_dir}")
+    return 1 if failing else 0
 
 
-def _load_snapshot(source: str) -> Snapshot:
+def _source(source: str) -> tuple[Snapshot, str]:
+    """The snapshot behind a diff argument, and what to call it: the file, or the DSN."""
     if "://" in source or "=" in source:
         with connect(source) as conn:
-            return take_snapshot(conn)
+            return take_snapshot(conn), redact(source)
     path = Path(source)
     if not path.is_file():
-        raise ConfigError(f"snapshot {source!r} is neither a readable JSON file nor a DSN")
+        raise ConfigError(
+            f"snapshot {source!r} is neither a readable JSON file nor a DSN; pass a file "
+            "written by `schema-kit snapshot -o FILE` or a DSN like postgresql://host/db"
+        )
     try:
-        return Snapshot.load(path)
+        return Snapshot.load(path), source
     except ValueError as exc:
-        raise ConfigError(f"snapshot file {source!r} is not valid JSON: {exc}") from None
+        raise ConfigError(
+            f"snapshot file {source!r} is not valid JSON: {exc}; write it again with "
+            "`schema-kit snapshot -o FILE`"
+        ) from None
 
 
 def _snapshot(args: argparse.Namespace) -> int:
@@ -245,11 +434,23 @@ def _snapshot(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
-    lines = _load_snapshot(args.left).diff(_load_snapshot(args.right))
-    for line in lines:
-        print(line)
-    print(f"{len(lines)} difference(s)" if lines else "snapshots are equal")
-    return 1 if lines else 0
+    (left, left_name), (right, right_name) = _source(args.left), _source(args.right)
+    if left_name == right_name:  # the same name twice: say which argument is which
+        left_name, right_name = f"{left_name} (left)", f"{right_name} (right)"
+    differences: list[Difference] = left.differences(right)
+    if args.json:
+        print(json.dumps({
+            "left": left_name, "right": right_name, "equal": not differences,
+            "differences": [{**d.to_dict(), "line": d.line(left_name, right_name)}
+                            for d in differences],
+        }, indent=2, default=str))
+        return 1 if differences else 0
+    print(f"--- {left_name}\n+++ {right_name}")
+    for difference in differences:
+        print(difference.line(left_name, right_name))
+    print(f"{len(differences)} difference(s)" if differences
+          else f"snapshots are equal: {left_name} and {right_name}")
+    return 1 if differences else 0
 
 
 def _verify_settings(args: argparse.Namespace) -> tuple[Settings, Path]:
@@ -323,6 +524,13 @@ def _audit(args: argparse.Namespace) -> int:
         result = run_audit(settings.dsn, settings.sql_dir, reference.templates, _say)
     finally:
         reference.close()
+    if args.json:
+        print(json.dumps({
+            "target": result.target, "version": result.version, "clean": result.clean,
+            "findings": [{"kind": f.kind, "detail": f.detail} for f in result.findings],
+            "notes": result.notes,
+        }, indent=2))
+        return 0 if result.clean else 1
     print(f"audit of {result.target}: version {result.version or 'none'}")
     for note in result.notes:
         print(f"  note: {note}")
@@ -357,6 +565,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # It parses its own options; matplotlib is imported only when it draws.
         from schema_kit.bench.report import main as bench_report
 
+        if {"-h", "--help"} & set(argv[1:]):
+            with contextlib.suppress(SystemExit):  # its own help, then ours
+                bench_report(["--help"])
+            print(f"\n{_HELP['bench-report'].epilog()}")
+            return 0
         return bench_report(argv[1:])
     args = _parser().parse_args(argv)
     try:

@@ -25,9 +25,13 @@ def _round_trip(target: ChainTarget) -> Found:
                 migrator.migrate(previous)
                 with templates.database(previous) as fresh, fresh.connect() as other:
                     expected = take_snapshot(other)
-                problems += [(f"down to {previous}", d) for d in take_snapshot(conn).diff(expected)]
+                lines = take_snapshot(conn).diff(expected, "the rolled-back database",
+                                                 f"a fresh {previous}")
+                problems += [(f"down to {previous}", d) for d in lines]
             migrator.migrate(version)
-            problems += [("back up", d) for d in take_snapshot(conn).diff(head)]
+            lines = take_snapshot(conn).diff(head, "the database back up",
+                                             "the database before the round trip")
+            problems += [("back up", d) for d in lines]
         except MigrationError as exc:
             problems.append(("the round trip stopped", str(exc)))
     return Found(rows=problems, examples=1)
@@ -56,7 +60,8 @@ def _init(target: ChainTarget) -> Found:
             chain = take_snapshot(conn)
         with templates.database(None) as db, db.connect() as conn:
             apply_script(conn, script, templates.params)
-            problems += [(script.name, d) for d in take_snapshot(conn).diff(chain)]
+            lines = take_snapshot(conn).diff(chain, script.name, f"the chain at {declared}")
+            problems += [(script.name, d) for d in lines]
     return Found(rows=problems, examples=len(scripts))
 
 

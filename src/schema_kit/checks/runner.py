@@ -37,7 +37,8 @@ def assert_invariants_hold(
     session: WriteSession, checks: Iterable[Check], replay_dir: Path
 ) -> None:
     """Run each check over ``session``'s database; on the first with violations write its
-    replay script and raise InvariantError (sections: invariant, expected, found, replay)."""
+    replay script (``<check>-<version>.sql`` under ``replay_dir``, naming the session's sql
+    dir) and raise InvariantError (sections: invariant, expected, found, replay)."""
     target = session_target(session)
     for check in _ordered(checks):
         rows = check.run(target)
@@ -48,7 +49,8 @@ def assert_invariants_hold(
         else:
             query = "SELECT 'the statements marked refused above'"
         path = write_replay(
-            replay_dir, session.recorder, check.name, session.version, session.vector_dim, query
+            replay_dir, session.recorder, check.name, session.version, session.vector_dim, query,
+            session.sql_dir,
         )
         raise InvariantError(check, session.version, rows, replay_command(path, session.vector_dim))
 

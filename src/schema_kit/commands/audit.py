@@ -77,7 +77,8 @@ def _drift(result: AuditResult, actual: Snapshot, reference: Templates) -> None:
     strip = {"extensions": {k: {**v, "version": None} for k, v in expected["extensions"].items()}}
     expected = Snapshot({**expected.objects, **strip})
     ours = {"extensions": {k: {**v, "version": None} for k, v in actual["extensions"].items()}}
-    for line in Snapshot({**actual.objects, **ours}).diff(expected):
+    theirs = f"a fresh install of {result.version}"
+    for line in Snapshot({**actual.objects, **ours}).diff(expected, "the database", theirs):
         result.findings.append(Finding("catalog drift", line))
 
 

@@ -1,8 +1,12 @@
 """Discover the versioned migrations in a sql dir and apply them up or down, one transaction each.
 
 Layout: ``<sql_dir>/migrations/<major.minor.patch>_<name>.up.sql`` with a matching
-``.down.sql``. The first ``--`` comment line of the up script is its description. Each step
-runs with its ``schema_migrations`` row in one transaction, so a failure leaves both as before.
+``.down.sql``. The first ``--`` comment line of the up script with a letter in it is its
+description (``-- ====`` decoration is skipped). Each step runs with its ``schema_migrations``
+row in one transaction, statement by statement as ``psql -1 -f`` would, so a failure leaves
+both as before and names the file and line of the statement that failed. psql meta-commands
+(``\\echo``, ``\\set`` …) are refused when the chain is discovered: the server runs the
+scripts, not psql.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 import psycopg
 
 from schema_kit.db.sqlparams import DEFAULT_PARAMS, Params, render
+from schema_kit.db.sqlscript import Script, Statement, line_of, meta_commands
 from schema_kit.errors import MigrationError
 
 __all__ = [
@@ -90,13 +95,45 @@ class Step:
     elapsed_s: float = 0.0
 
 
+# Decoration around a description: ``-- ==== Title ====``, ``-- ---- Title``, ``-- ** x **``.
+_DECORATION = "-=*#~+ \t"
+# What to do instead of a psql meta-command, where there is something better than removing it.
+_META_REMEDY = {
+    "\\set": "write the value into the script (the migrator fills in only :vector_dim and "
+    ":'vector_suffix'); '\\set ON_ERROR_STOP' is not needed: the migrator always stops at "
+    "the first error",
+    "\\echo": "write it as SQL: DO $$ BEGIN RAISE NOTICE '…'; END $$;",
+    "\\i": "put the included file's SQL into the script (or into a migration of its own)",
+    "\\c": "the migrator runs every script in the database it migrates",
+    "\\gexec": "do it in SQL: a DO block that EXECUTEs each statement",
+}
+_META_ALIASES = {
+    "\\qecho": "\\echo", "\\warn": "\\echo", "\\ir": "\\i", "\\include": "\\i",
+    "\\include_relative": "\\i", "\\connect": "\\c", "\\gset": "\\gexec", "\\g": "\\gexec",
+}
+
+
 def _description(path: Path) -> str:
+    """The first comment line with a letter in it, of the script's leading comments."""
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.startswith("--"):
-            return line.lstrip("-").strip()
-        if line.strip():
+            text = line.lstrip("-").strip(_DECORATION)
+            if any(c.isalpha() for c in text):
+                return text
+        elif line.strip():
             break
     return path.name
+
+
+def _refuse_meta_commands(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    for meta in meta_commands(text):
+        command = meta.command.split(":")[0]
+        remedy = _META_REMEDY.get(_META_ALIASES.get(command, command), "do the same in SQL")
+        raise MigrationError(
+            f"{path}:{line_of(text, meta.offset)}: psql meta-command {command!r} is not SQL; "
+            f"schema_kit runs scripts through the server, not psql: remove it or {remedy}"
+        )
 
 
 def discover(sql_dir: Path) -> list[Migration]:
@@ -107,8 +144,7 @@ def discover(sql_dir: Path) -> list[Migration]:
             f"sql_dir={str(sql_dir)!r} has no migrations/ directory ({mig_dir} not found); "
             "point --sql-dir / SCHEMA_KIT_SQL_DIR at a directory holding migrations/"
         )
-    found: dict[Version, dict[str, Path]] = {}
-    names: dict[Version, str] = {}
+    found: dict[Version, dict[str, dict[str, Path]]] = {}
     for path in sorted(mig_dir.iterdir()):
         if path.suffix != ".sql":
             continue
@@ -119,42 +155,93 @@ def discover(sql_dir: Path) -> list[Migration]:
                 f"or .down.sql (in {mig_dir}); rename it"
             )
         version = Version.parse(match["version"])
-        if version in names and names[version] != match["name"]:
-            raise MigrationError(
-                f"version {version} is duplicated in {mig_dir}: {names[version]!r} and "
-                f"{match['name']!r}; give one of them a new version"
-            )
-        names[version] = match["name"]
-        found.setdefault(version, {})[match["dir"]] = path
+        found.setdefault(version, {}).setdefault(match["name"], {})[match["dir"]] = path
     if not found:
         raise MigrationError(f"no migrations in {mig_dir}; expected files like 1.0.0_init.up.sql")
     migrations = []
     for version in sorted(found):
-        pair = found[version]
-        for need in ("up", "down"):
-            if need not in pair:
-                have = next(iter(pair.values())).name
-                raise MigrationError(
-                    f"migration {version} has no {need} script (found {have} only in "
-                    f"{mig_dir}); add {version}_{names[version]}.{need}.sql"
-                )
-        migrations.append(
-            Migration(version, names[version], _description(pair["up"]), pair["up"], pair["down"])
-        )
+        name, pair = _pair(version, found[version], mig_dir)
+        for path in (pair["up"], pair["down"]):
+            _refuse_meta_commands(path)
+        migrations.append(Migration(version, name, _description(pair["up"]), pair["up"],
+                                    pair["down"]))
     return migrations
+
+
+def _pair(
+    version: Version, named: dict[str, dict[str, Path]], mig_dir: Path
+) -> tuple[str, dict[str, Path]]:
+    """The one name of ``version`` with its up and down script, or why there is none."""
+    if len(named) == 2:
+        (a, first), (b, second) = sorted(named.items())
+        if set(first) | set(second) == {"up", "down"} and not set(first) & set(second):
+            up, down = (a, b) if "up" in first else (b, a)
+            raise MigrationError(
+                f"migration {version} has up '{version}_{up}' but down '{version}_{down}' "
+                f"(in {mig_dir}): rename one so both share the name"
+            )
+    if len(named) > 1:
+        names = " and ".join(repr(n) for n in sorted(named))
+        raise MigrationError(
+            f"version {version} is duplicated in {mig_dir}: {names}; give one of them a new "
+            "version"
+        )
+    ((name, pair),) = named.items()
+    for need in ("up", "down"):
+        if need not in pair:
+            have = next(iter(pair.values())).name
+            raise MigrationError(
+                f"migration {version} has no {need} script (found {have} only in "
+                f"{mig_dir}); add {version}_{name}.{need}.sql"
+            )
+    return name, pair
 
 
 def apply_script(conn: psycopg.Connection[Any], path: Path, params: Params) -> None:
     """Run one SQL file (e.g. ``init-postgres.sql``) in one transaction."""
-    body = render(Path(path).read_text(encoding="utf-8"), {**DEFAULT_PARAMS, **params})
+    _refuse_meta_commands(Path(path))
+    script = Script.load(path, {**DEFAULT_PARAMS, **params})
     try:
         with conn.transaction():
-            conn.execute(body.encode())
-    except psycopg.Error as exc:
+            _execute(conn, script)
+    except _Failed as failed:
+        exc = failed.error
         raise MigrationError(
-            f"{path} failed [{exc.sqlstate or 'no SQLSTATE'}] {_first_line(exc)}; "
+            f"{failed.where} failed [{exc.sqlstate or 'no SQLSTATE'}] {_first_line(exc)}; "
             "nothing of it was kept"
         ) from exc
+
+
+class _Failed(Exception):
+    """A statement of a script failed: where (``path:line``) and the server's error."""
+
+    def __init__(self, where: str, error: psycopg.Error) -> None:
+        super().__init__(where)
+        self.where, self.error = where, error
+
+
+_INLINE_LINE = re.compile(r"PL/pgSQL function inline_code_block line (\d+)")
+
+
+def _execute(conn: psycopg.Connection[Any], script: Script) -> None:
+    """Each statement of ``script`` in turn; a failure is a _Failed naming its line."""
+    for statement in script.statements:
+        text = script.text(statement)
+        try:
+            conn.execute(text.encode())
+        except psycopg.Error as exc:
+            raise _Failed(_where(script, statement, text, exc), exc) from exc
+
+
+def _where(script: Script, statement: Statement, text: str, exc: psycopg.Error) -> str:
+    """``path:line`` of the failure: the server's position in the statement, or the line in a
+    DO block's body that PL/pgSQL names, or else the statement's first line."""
+    position = exc.diag.statement_position
+    routine_line = None
+    if not position and re.match(r"(?i)do\b", text):
+        lines = _INLINE_LINE.findall(exc.diag.context or "")
+        routine_line = int(lines[-1]) if lines else None  # the outermost: the DO itself
+    return script.where(statement, int(position) if position else None, routine_line)
 
 
 class Migrator:
@@ -271,17 +358,27 @@ class Migrator:
         path = migration.up_path if direction == "up" else migration.down_path
         if progress:
             progress(f"{direction} {migration.version} {migration.description}")
-        body = render(path.read_text(encoding="utf-8"), self.params)
+        script = Script.load(path, self.params)
         start = time.perf_counter()
         try:
             with self.conn.transaction():
-                self.conn.execute(body.encode())
+                _execute(self.conn, script)
                 elapsed_ms = int((time.perf_counter() - start) * 1000)
                 self._record(migration, direction, elapsed_ms)
-        except psycopg.Error as exc:
+        except _Failed as failed:
+            exc = failed.error
             state = exc.sqlstate or "no SQLSTATE"
             raise MigrationError(
-                f"{direction} {migration.version} failed in {path} [{state}] "
+                f"{direction} {migration.version} failed at {failed.where} [{state}] "
+                f"{_first_line(exc)}; nothing of it was kept (schema and schema_migrations are "
+                "as before): fix the script and run again"
+            ) from exc
+        except psycopg.Error as exc:  # the bookkeeping, or the COMMIT (a deferred constraint)
+            state = exc.sqlstate or "no SQLSTATE"
+            raise MigrationError(
+                f"{direction} {migration.version} failed after the last statement of {path} "
+                f"(at its schema_migrations row or the COMMIT, which checks deferred "
+                f"constraints) [{state}] "
                 f"{_first_line(exc)}; nothing of it was kept (schema and schema_migrations are "
                 "as before): fix the script and run again"
             ) from exc

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from schema_kit.inspect.snapshot import KINDS, Snapshot, take_snapshot
+from schema_kit.inspect.snapshot import KINDS, Difference, Snapshot, take_snapshot
 
-__all__ = ["KINDS", "Snapshot", "take_snapshot"]
+__all__ = ["KINDS", "Difference", "Snapshot", "take_snapshot"]

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
-__all__ = ["KINDS", "Snapshot", "take_snapshot"]
+__all__ = ["KINDS", "Difference", "Snapshot", "take_snapshot"]
 
 _SINGULAR = {
     "extensions": "extension",
@@ -54,28 +54,64 @@ class Snapshot:
     def load(cls, path: Path) -> Snapshot:
         return cls.from_json(Path(path).read_text("utf-8"))
 
-    def diff(self, other: Snapshot) -> list[str]:
-        """One line per differing object, naming it: ``- kind name``, ``+ kind name`` or ``~``."""
-        return list(_diff_lines(self, other))
+    def differences(self, other: Snapshot) -> list[Difference]:
+        """Every object that differs between this snapshot (left) and ``other`` (right)."""
+        return list(_differences(self, other))
+
+    def diff(self, other: Snapshot, left: str = "the left snapshot",
+             right: str = "the right snapshot") -> list[str]:
+        """One line per differing object, naming it: ``- kind name``, ``+ kind name`` or ``~``;
+        ``left`` and ``right`` name the two sides (a file, a database) in the lines."""
+        return [d.line(left, right) for d in self.differences(other)]
 
 
-def _diff_lines(left: Snapshot, right: Snapshot) -> Iterator[str]:
+@dataclass(frozen=True)
+class Difference:
+    """One object that differs: only in one side (``only_in`` "left"/"right"), or changed
+    (``fields``: each differing field's left and right value)."""
+
+    kind: str  # singular: "column", "index" …
+    name: str
+    only_in: str | None = None
+    fields: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
+
+    @property
+    def sign(self) -> str:
+        return {"left": "-", "right": "+"}.get(self.only_in or "", "~")
+
+    def line(self, left: str = "the left snapshot", right: str = "the right snapshot") -> str:
+        if self.only_in is not None:
+            return f"{self.sign} {self.kind} {self.name}: only in " + (
+                left if self.only_in == "left" else right)
+        changes = "; ".join(f"{f}: {a!r} -> {b!r}" for f, (a, b) in self.fields.items())
+        return f"~ {self.kind} {self.name}: {changes}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "change": {"-": "removed", "+": "added", "~": "changed"}[self.sign],
+            "kind": self.kind,
+            "name": self.name,
+            "only_in": self.only_in,
+            "fields": {f: {"left": a, "right": b} for f, (a, b) in self.fields.items()},
+        }
+
+
+def _differences(left: Snapshot, right: Snapshot) -> Iterator[Difference]:
     for kind in KINDS:
         a, b = left.objects.get(kind, {}), right.objects.get(kind, {})
         label = _SINGULAR[kind]
         for name in sorted(set(a) | set(b)):
             if name not in b:
-                yield f"- {label} {name}: only on the left"
+                yield Difference(label, name, "left")
             elif name not in a:
-                yield f"+ {label} {name}: only on the right"
+                yield Difference(label, name, "right")
             elif a[name] != b[name]:
                 fields = sorted(
                     f for f in set(a[name]) | set(b[name]) if a[name].get(f) != b[name].get(f)
                 )
-                changes = "; ".join(
-                    f"{f}: {a[name].get(f)!r} -> {b[name].get(f)!r}" for f in fields
+                yield Difference(
+                    label, name, fields={f: (a[name].get(f), b[name].get(f)) for f in fields}
                 )
-                yield f"~ {label} {name}: {changes}"
 
 
 def take_snapshot(conn: psycopg.Connection[Any]) -> Snapshot:

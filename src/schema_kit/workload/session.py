@@ -7,6 +7,7 @@ rows-per-second benchmark; ``schema_kit.checks`` then judges the database agains
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -37,6 +38,8 @@ class WriteSession:
     # Start the model from what the database already holds (a chain's seed tenants and
     # rows): the checks compare against this baseline plus the writes.
     baseline: bool = True
+    # The sql dir whose chain migrated the database: a replay script names it.
+    sql_dir: Path | None = None
     _committed: Model = field(init=False)
 
     def __post_init__(self) -> None:

@@ -52,7 +52,8 @@ def machine_for(
                 self.conn, discover(harness.settings.sql_dir), harness.params
             )
             self.top = str(self.migrator.current())
-            self.session = WriteSession(self.conn, self.top, harness.settings.vector_dim)
+            self.session = WriteSession(self.conn, self.top, harness.settings.vector_dim,
+                                        sql_dir=harness.templates.sql_dir)
 
         def _commit(self) -> None:
             self.session.commit()

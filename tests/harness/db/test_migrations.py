@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 
 from schema_kit.db.databases import Database
-from schema_kit.db.migrations import Migrator, discover
+from schema_kit.db.migrations import Migrator, apply_script, discover
 from schema_kit.errors import MigrationError
 from schema_kit.inspect import take_snapshot
 from tests.conftest import TINY_CHAIN, SqlDirFactory
@@ -126,3 +128,59 @@ def test_migrating_inside_the_callers_open_transaction_is_still_kept(
     empty_conn.rollback()
     assert [r[0] for r in _rows(empty_conn)] == ["1.0.0", "1.1.0"]
     assert empty_conn.execute("SELECT to_regclass('things')::text").fetchone() == ("things",)
+
+
+def _failure(conn: psycopg.Connection[Any], make_sql_dir: SqlDirFactory, up: str,
+             params: dict[str, int | str] | None = None) -> str:
+    files = dict(TINY_CHAIN)
+    files["1.2.0_broken.up.sql"] = up
+    files["1.2.0_broken.down.sql"] = "SELECT 1;\n"
+    sql_dir = make_sql_dir(files)
+    migrator = Migrator(conn, discover(sql_dir), params or {})
+    with pytest.raises(MigrationError) as info:
+        migrator.migrate()
+    message = str(info.value)
+    assert "up 1.2.0 failed at " in message and "nothing of it was kept" in message
+    prefix = f"{sql_dir / 'migrations' / '1.2.0_broken.up.sql'}:"
+    return message.split(prefix, 1)[1].split(" ", 1)[0]
+
+
+@pytest.mark.parametrize(
+    ("up", "line"),
+    [
+        # the server's position: a syntax error, an unknown table mid-statement
+        ("-- broken\nCREATE TABLE a (id int);\n\nSELECT 1\n  FROM things\n  WHERE;\n", "6"),
+        ("-- broken\nCREATE TABLE a (id int);\nSELECT id\nFROM\n  no_such_table;\n", "5"),
+        # no position: the statement that failed (a constraint), or PL/pgSQL's line in a DO
+        ("-- broken\nCREATE TABLE a (id int PRIMARY KEY);\nINSERT INTO a\n"
+         "VALUES (1), (1);\nSELECT 1;\n", "3"),
+        ("-- broken\nSELECT 1;\nDO $$\nDECLARE n int := 1;\nBEGIN\n"
+         "  RAISE EXCEPTION 'refused: %', n;\nEND $$;\n", "6"),
+    ],
+    ids=["syntax", "undefined-table", "unique-violation", "raise-in-do"],
+)
+def test_failure_names_the_file_and_line_of_the_statement(
+    empty_conn: psycopg.Connection[Any], make_sql_dir: SqlDirFactory, up: str, line: str
+) -> None:
+    assert _failure(empty_conn, make_sql_dir, up) == line
+
+
+def test_failure_line_is_of_the_file_not_of_the_rendered_text(
+    empty_conn: psycopg.Connection[Any], make_sql_dir: SqlDirFactory
+) -> None:
+    # The values are longer than their :name and one spans lines once rendered.
+    up = ("-- broken\nCOMMENT ON TABLE things IS :'note';\nCREATE TABLE v (e int[:dim]);\n"
+          "SELECT :dim, :'note',\n  no_such_column FROM things;\n")
+    params: dict[str, int | str] = {"note": "three\nlines\nhere " * 20, "dim": 123456789}
+    assert _failure(empty_conn, make_sql_dir, up, params) == "5"
+
+
+def test_apply_script_names_the_file_and_line(
+    empty_conn: psycopg.Connection[Any], tmp_path: Path
+) -> None:
+    script = tmp_path / "init.sql"
+    script.write_text("-- init\nCREATE TABLE a (id int);\nCREATE TABLE a (id int);\n")
+    with pytest.raises(MigrationError, match=rf"^{re.escape(str(script))}:3 failed \[42P07\]"):
+        apply_script(empty_conn, script, {})
+    assert empty_conn.execute("SELECT to_regclass('a')").fetchone() == (None,)
+    empty_conn.rollback()

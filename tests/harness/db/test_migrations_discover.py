@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from schema_kit.db.migrations import Version, discover, render
+from schema_kit.db.sqlscript import split
 from schema_kit.errors import MigrationError
 from tests.conftest import TINY_CHAIN, SqlDirFactory
 
@@ -68,3 +69,72 @@ def test_versions_order_numerically() -> None:
     assert Version.parse("2.10.0") > Version.parse("2.9.1")
     with pytest.raises(MigrationError, match=r"version='v3' must look like MAJOR\.MINOR\.PATCH"):
         Version.parse("v3")
+
+
+def test_description_skips_decoration_lines(make_sql_dir: SqlDirFactory) -> None:
+    files = dict(TINY_CHAIN)
+    files["1.0.0_things.up.sql"] = (
+        "-- ==========================\n--\n-- ---- 1.0.0 ----\n"
+        "-- ==== Create things ====\n-- more words\nCREATE TABLE things (id int);\n"
+    )
+    files["1.1.0_label.up.sql"] = "-- ------\nALTER TABLE things ADD COLUMN label text;\n"
+    found = discover(make_sql_dir(files))
+    assert found[0].description == "Create things"
+    assert found[1].description == "1.1.0_label.up.sql"  # no comment line with a letter
+
+
+def test_up_and_down_named_differently_says_rename_not_duplicated(
+    make_sql_dir: SqlDirFactory,
+) -> None:
+    files = dict(TINY_CHAIN)
+    files["2.0.0_add_cols.up.sql"] = "SELECT 1;"
+    files["2.0.0_add_columns.down.sql"] = "SELECT 1;"
+    with pytest.raises(MigrationError) as info:
+        discover(make_sql_dir(files))
+    message = str(info.value)
+    assert "2.0.0 has up '2.0.0_add_cols' but down '2.0.0_add_columns'" in message
+    assert "rename one so both share the name" in message and "duplicated" not in message
+
+
+@pytest.mark.parametrize(
+    ("line", "command", "remedy"),
+    [
+        ("\\echo adding the label", "\\echo", "RAISE NOTICE"),
+        ("  \\set ON_ERROR_STOP on", "\\set", "always stops at the first error"),
+        ("\\i other.sql", "\\i", "included file's SQL"),
+        ("\\pset format aligned", "\\pset", "do the same in SQL"),
+    ],
+)
+def test_psql_meta_command_is_refused_with_file_and_line(
+    make_sql_dir: SqlDirFactory, line: str, command: str, remedy: str
+) -> None:
+    files = dict(TINY_CHAIN)
+    files["1.1.0_label.down.sql"] = (
+        "-- drop label\nSELECT '\\not a command', E'\\\\n';\n/* \\nor this */\n"
+        f"{line}\nALTER TABLE things DROP COLUMN label;\n"
+    )
+    sql_dir = make_sql_dir(files)
+    with pytest.raises(MigrationError) as info:
+        discover(sql_dir)
+    message = str(info.value)
+    assert message.startswith(f"{sql_dir / 'migrations' / '1.1.0_label.down.sql'}:4: ")
+    assert f"psql meta-command {command!r}" in message
+    assert "schema_kit runs scripts through the server, not psql: remove it or" in message
+    assert remedy in message
+
+
+def test_split_follows_psql() -> None:
+    text = (
+        "-- a comment; not a statement\n"
+        "CREATE FUNCTION f() RETURNS int LANGUAGE sql\n"
+        "BEGIN ATOMIC SELECT CASE WHEN true THEN 1 END; SELECT 2; END;\n"
+        "/* nested /* ; */ ; */ SELECT 'a;''b', E'\\';', \"q;\"\"\", $t$ ; $$ $t$;\n"
+        "CREATE RULE r AS ON INSERT TO t DO ALSO (SELECT 1; SELECT 2);\n"
+        "DO $$\nBEGIN RAISE NOTICE 'x'; END $$;\n"
+        "SELECT 1 -- no semicolon at the end\n"
+    )
+    statements = [text[s.start:s.end] for s in split(text)]
+    assert [s.split()[0] for s in statements] == ["CREATE", "SELECT", "CREATE", "DO", "SELECT"]
+    assert statements[0].endswith("SELECT 2; END;")
+    assert statements[3] == "DO $$\nBEGIN RAISE NOTICE 'x'; END $$;"
+    assert statements[4] == "SELECT 1 -- no semicolon at the end\n"

@@ -37,7 +37,10 @@ def test_diff_names_each_changed_object(schema_kit_db_factory: Factory) -> None:
         conn.rollback()
     assert before != after
     lines = before.diff(after)
-    assert "- index public.idx_lightrag_doc_full_tenant: only on the left" in lines
+    assert "- index public.idx_lightrag_doc_full_tenant: only in the left snapshot" in lines
+    labelled = before.diff(after, "before.json", "host=db dbname=app")
+    assert "- index public.idx_lightrag_doc_full_tenant: only in before.json" in labelled
+    assert [d.line() for d in before.differences(after)] == lines
     assert any(line.startswith("~ column public.tenants.name: default: None -> ") for line in lines)
     trigger = "~ trigger public.lightrag_doc_full.trg_lightrag_doc_full_sync_tenant:"
     assert any(line.startswith(trigger + " enabled: 'O' -> 'D'") for line in lines)
