@@ -21,6 +21,11 @@ from typing import Any
 
 import psycopg
 
+from schema_kit.db.own_transactions import (
+    OwnTransactionFailed,
+    run_as_psql,
+    transaction_control,
+)
 from schema_kit.db.sqlparams import DEFAULT_PARAMS, Params, render
 from schema_kit.db.sqlscript import Script, Statement, line_of, meta_commands
 from schema_kit.errors import MigrationError
@@ -198,9 +203,14 @@ def _pair(
 
 
 def apply_script(conn: psycopg.Connection[Any], path: Path, params: Params) -> None:
-    """Run one SQL file (e.g. ``init-postgres.sql``) in one transaction."""
+    """Run one SQL file (e.g. ``init-postgres.sql``) in one transaction, or, when it has
+    BEGIN/COMMIT of its own, as psql runs it."""
     _refuse_meta_commands(Path(path))
     script = Script.load(path, {**DEFAULT_PARAMS, **params})
+    if transaction_control(script):
+        conn.commit()
+        _as_psql(conn, script, f"{path}")
+        return
     try:
         with conn.transaction():
             _execute(conn, script)
@@ -242,6 +252,34 @@ def _where(script: Script, statement: Statement, text: str, exc: psycopg.Error) 
         lines = _INLINE_LINE.findall(exc.diag.context or "")
         routine_line = int(lines[-1]) if lines else None  # the outermost: the DO itself
     return script.where(statement, int(position) if position else None, routine_line)
+
+
+def _run_one(conn: psycopg.Connection[Any], text: str) -> None:
+    conn.execute(text.encode())
+
+
+def _as_psql(conn: psycopg.Connection[Any], script: Script, what: str) -> None:
+    """A script with its own transactions: run as psql runs it; a failure, or a block it
+    leaves open, is a MigrationError that says what was committed and remains."""
+    control = ", ".join(map(str, transaction_control(script)))
+    honest = (f"{script.path} runs its own transactions (BEGIN/COMMIT at line {control}), "
+              "so it is not all-or-nothing")
+    try:
+        ran = run_as_psql(conn, script, _run_one)
+    except OwnTransactionFailed as failed:
+        exc = failed.error
+        where = _where(script, failed.statement, script.text(failed.statement), exc)
+        raise MigrationError(
+            f"{what} failed at {where} [{exc.sqlstate or 'no SQLSTATE'}] {_first_line(exc)}; "
+            f"{honest}: {failed.ran.describe()}; undo that by hand (or restore the database), "
+            "then run again"
+        ) from exc
+    if ran.unclosed is not None:
+        raise MigrationError(
+            f"{what}: {script.path}:{ran.unclosed} opens a transaction the script never "
+            f"commits, so psql would roll it back at the end; {honest}: {ran.describe()}; "
+            "add the COMMIT"
+        )
 
 
 class Migrator:
@@ -360,6 +398,14 @@ class Migrator:
             progress(f"{direction} {migration.version} {migration.description}")
         script = Script.load(path, self.params)
         start = time.perf_counter()
+        if transaction_control(script):
+            if progress:
+                progress(f"  {path.name} has BEGIN/COMMIT of its own: run as psql runs it, "
+                         "not all-or-nothing")
+            _as_psql(self.conn, script, f"{direction} {migration.version}")
+            with self.conn.transaction():
+                self._record(migration, direction, int((time.perf_counter() - start) * 1000))
+            return Step(migration, direction, time.perf_counter() - start)
         try:
             with self.conn.transaction():
                 _execute(self.conn, script)
