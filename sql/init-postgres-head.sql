@@ -5,8 +5,9 @@
 -- (vector_suffix: LightRAG's <model>_<dim>d, e.g. text_embedding_3_large_3072d; empty keeps
 -- the plain LIGHTRAG_VDB_* names). CREATE EVENT TRIGGER needs a superuser.
 -- No BEGIN/COMMIT: wrap it in a transaction (psql --single-transaction) if wanted.
+-- It records the versions it installs in schema_kit_migrations, the harness's bookkeeping.
 
-CREATE TABLE IF NOT EXISTS schema_migrations (
+CREATE TABLE IF NOT EXISTS schema_kit_migrations (
     version VARCHAR(32) PRIMARY KEY,
     description TEXT NOT NULL,
     checksum CHAR(64),
@@ -711,7 +712,7 @@ CREATE EVENT TRIGGER schema_kit_tenant_contract_on_drop ON sql_drop
     EXECUTE FUNCTION tenant_contract_on_drop();
 
 -- Versions this script is equivalent to.
-INSERT INTO schema_migrations (version, description, checksum) VALUES
+INSERT INTO schema_kit_migrations (version, description, checksum) VALUES
     ('1.0.0', 'Initial schema with LIGHTRAG_* tables', NULL),
     ('2.0.0', 'Add generated columns and indexes', NULL),
     ('2.1.0', 'Add auto-sync trigger', NULL),

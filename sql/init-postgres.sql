@@ -3,8 +3,9 @@
 --
 -- Run with: psql -v vector_dim=1024 -f init-postgres.sql
 -- No BEGIN/COMMIT: wrap it in a transaction (psql --single-transaction) if wanted.
+-- It records the versions it installs in schema_kit_migrations, the harness's bookkeeping.
 
-CREATE TABLE IF NOT EXISTS schema_migrations (
+CREATE TABLE IF NOT EXISTS schema_kit_migrations (
     version VARCHAR(32) PRIMARY KEY,
     description TEXT NOT NULL,
     checksum CHAR(64),
@@ -329,7 +330,7 @@ END;
 $$;
 
 -- Versions this script is equivalent to.
-INSERT INTO schema_migrations (version, description, checksum) VALUES
+INSERT INTO schema_kit_migrations (version, description, checksum) VALUES
     ('1.0.0', 'Initial schema with LIGHTRAG_* tables', NULL),
     ('2.0.0', 'Add generated columns and indexes', NULL),
     ('2.1.0', 'Add auto-sync trigger', NULL),

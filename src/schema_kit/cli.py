@@ -27,7 +27,7 @@ import psycopg
 from schema_kit.config import Settings, option_named, settings_from
 from schema_kit.connect import connect, redact
 from schema_kit.db.databases import SCRATCH_COMMENT
-from schema_kit.db.migrations import Applied, Migration, Migrator, discover
+from schema_kit.db.migrations import Applied, Migration, Migrator, chain_bookkeeping, discover
 from schema_kit.errors import ConfigError, SchemaKitError
 from schema_kit.inspect import Difference, Snapshot, take_snapshot
 
@@ -52,12 +52,12 @@ class _Use:
 
 
 _TARGET = _Use("dsn", "the database to work on")
-_MIGRATION = ("sql_dir", "vector_dim", "vector_suffix")
+_MIGRATION = ("sql_dir", "vector_dim", "vector_suffix", "migrations_table")
 # The options each subcommand takes (the rest of its arguments are its own, below).
 _OPTIONS: dict[str, tuple[str | _Use, ...]] = {
     "migrate": (_TARGET, *_MIGRATION),
     "rollback": (_TARGET, *_MIGRATION),
-    "status": (_TARGET, "sql_dir"),
+    "status": (_TARGET, "sql_dir", "migrations_table"),
     "snapshot": (_TARGET,),
     "verify": (
         "backend", _Use("dsn", "an existing server to create scratch databases on (alone, it "
@@ -106,12 +106,16 @@ _HELP: dict[str, _Help] = {
     "migrate": _Help(
         "apply migrations up (or down) to a version",
         "Apply the migrations of the sql dir up to --to (head by default), each in one "
-        "transaction with its schema_migrations row, statement by statement: a failure keeps "
-        "nothing of that migration and names the file:line of the statement. A target below the "
-        "database's version runs down scripts, refused on a database that is not a schema_kit "
-        "scratch one unless --allow-data-loss.",
+        "transaction with its row in the harness's bookkeeping (schema_kit_migrations), "
+        "statement by statement: a failure keeps nothing of that migration and names the "
+        "file:line of the statement. A target below the database's version runs down scripts, "
+        "refused on a database that is not a schema_kit scratch one unless --allow-data-loss. "
+        "A database built without schema_kit (tables but no bookkeeping) is refused until "
+        "--baseline VERSION adopts it: the versions up to VERSION are recorded as applied "
+        "without running them (then --to, if given, migrates on).",
         ("schema-kit migrate --dsn postgresql://app@localhost:5432/app",
-         "schema-kit migrate --dsn \"$DSN\" --to 3.1.0 --sql-dir ./sql --vector-dim 3072"),
+         "schema-kit migrate --dsn \"$DSN\" --to 3.1.0 --sql-dir ./sql --vector-dim 3072",
+         "schema-kit migrate --dsn \"$DSN\" --baseline 3.0.0   # adopt a psql-built database"),
         ("0  the database is at the target (also when there was nothing to do)",
          _BAD_INPUT,
          "   (also a refused chain, or a failed migration: the error names its file:line)"),
@@ -235,7 +239,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     p = _add_command(sub, "migrate")
     _add_options(p, "migrate")
-    p.add_argument("--to", default="head", help="target version (default head; 'base' = none)")
+    p.add_argument("--to", default=None,
+                   help="target version (default head, or only the baseline with --baseline; "
+                   "'base' = none)")
+    p.add_argument("--baseline", metavar="VERSION",
+                   help="adopt a database built without schema_kit: record the versions up to "
+                   "VERSION as applied without running them")
     p.add_argument("--allow-data-loss", action="store_true",
                    help="allow down scripts on a database that is not a schema_kit scratch one")
     p = _add_command(sub, "rollback")
@@ -293,7 +302,8 @@ def _target_dsn(settings: Settings) -> str:
 
 
 def _migrator(conn: psycopg.Connection[Any], settings: Settings) -> Migrator:
-    return Migrator(conn, discover(settings.sql_dir), settings.migration_params)
+    return Migrator(conn, discover(settings.sql_dir), settings.migration_params,
+                    settings.migrations_table)
 
 
 def _checked(args: argparse.Namespace) -> Settings:
@@ -317,18 +327,42 @@ def _is_scratch(conn: psycopg.Connection[Any]) -> bool:
     return row is not None and row[0] == SCRATCH_COMMENT
 
 
+def _untracked(migrator: Migrator, dsn: str) -> str | None:
+    """Why a database built without schema_kit cannot be migrated yet, or None."""
+    tables = migrator.untracked_tables()
+    if not tables:
+        return None
+    shown = ", ".join(tables[:5]) + (", …" if len(tables) > 5 else "")
+    return (
+        f"{redact(dsn)} holds {len(tables)} table(s) ({shown}) but no schema_kit bookkeeping "
+        f"({migrator.table}): it was built without schema_kit; adopt it at the version it is "
+        "at with `schema-kit migrate --baseline VERSION` (`schema-kit audit` infers the "
+        "version), then migrate"
+    )
+
+
 def _migrate(args: argparse.Namespace, *, down_only: bool) -> int:
     settings = _checked(args)
+    baseline = getattr(args, "baseline", None)
     with connect(settings.dsn) as conn:
         migrator = _migrator(conn, settings)
+        if baseline:
+            adopted = migrator.baseline(baseline)
+            print(f"adopted {redact(settings.dsn)} at {baseline}: recorded "
+                  f"{', '.join(str(m.version) for m in adopted) or 'nothing'} as applied")
+            if args.to is None:
+                return 0
+        elif (why := _untracked(migrator, settings.dsn)) is not None:
+            raise ConfigError(why)
+        target = args.to or "head"
         if down_only:
-            goal, current = migrator.resolve(args.to), migrator.current()
+            goal, current = migrator.resolve(target), migrator.current()
             if goal is not None and (current is None or goal > current):
                 raise ConfigError(
                     f"rollback --to {args.to}: the database is at {current or 'base'}, "
                     "below the target; use migrate --to to go up"
                 )
-        downs = [m for m, d in migrator.plan(args.to) if d == "down"]
+        downs = [m for m, d in migrator.plan(target) if d == "down"]
         if downs and not args.allow_data_loss and not _is_scratch(conn):
             raise ConfigError(
                 f"refusing to run down scripts ({', '.join(str(m.version) for m in downs)}) on "
@@ -336,7 +370,7 @@ def _migrate(args: argparse.Namespace, *, down_only: bool) -> int:
                 "scripts drop columns and tables with their data; pass --allow-data-loss if "
                 "you mean it"
             )
-        steps = migrator.migrate(args.to, progress=lambda m: _say(f"  {m}"))
+        steps = migrator.migrate(target, progress=lambda m: _say(f"  {m}"))
         now = migrator.current()
     if not steps:
         print(f"nothing to do: {redact(settings.dsn)} is at {now or 'base'}")
@@ -369,7 +403,20 @@ def _status(args: argparse.Namespace) -> int:
     settings = _checked(args)
     with connect(settings.dsn) as conn:
         migrator = _migrator(conn, settings)
+        tables = migrator.untracked_tables()
+        untracked = _untracked(migrator, settings.dsn) if tables else None
+        own = chain_bookkeeping(conn)
         applied = {a.version: a for a in migrator.applied()}
+    if untracked is not None:
+        if args.json:
+            print(json.dumps({"database": redact(settings.dsn), "tracked": False,
+                              "tables": tables, "chain_schema_migrations": own, "ok": False},
+                             indent=2))
+            return 1
+        print(f"not tracked: {untracked}")
+        if own is not None:
+            print(f"the chain's own schema_migrations lists: {', '.join(own) or 'no versions'}")
+        return 1
     states = [(m, applied.get(m.version), _state(m, applied.get(m.version)))
               for m in migrator.migrations]
     known = {m.version for m in migrator.migrations}
@@ -428,6 +475,7 @@ def _snapshot(args: argparse.Namespace) -> int:
         text = take_snapshot(conn).to_json()
     if args.output:
         Path(args.output).write_text(text + "\n", encoding="utf-8")
+        _say(f"snapshot of {redact(settings.dsn)} written to {args.output}")
     else:
         print(text)
     return 0
@@ -577,6 +625,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return result
     except SchemaKitError as exc:
         print(f"schema-kit {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except psycopg.Error as exc:  # a database we did not expect: one line, never a traceback
+        first = (exc.diag.message_primary or str(exc)).strip().splitlines()[0]
+        print(f"schema-kit {args.command}: error: the database answered "
+              f"[{exc.sqlstate or 'no SQLSTATE'}] {first}; nothing was changed by this "
+              "command beyond what it reported", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"schema-kit {args.command}: interrupted", file=sys.stderr)

@@ -31,6 +31,10 @@ __all__ = [
     "settings_from",
 ]
 
+# The harness's bookkeeping: a name of its own, so it never collides with the schema_migrations
+# table a team's chain may create and update itself.
+DEFAULT_MIGRATIONS_TABLE = "schema_kit_migrations"
+_TABLE_NAME = r"([a-z_][a-z0-9_]{0,62}\.)?[a-z_][a-z0-9_]{0,62}"
 BACKENDS = ("auto", "container", "embedded", "dsn")
 DEFAULT_IMAGE = "pgvector/pgvector:pg16"
 LOCAL_IMAGE = "schema-kit/pgvector:pg16-local"
@@ -115,6 +119,8 @@ OPTIONS: tuple[Option, ...] = (
            _integer),
     Option("replay_dir", "directory for the psql replay scripts of failed invariants",
            ".schema_kit/replays", _path),
+    Option("migrations_table", "the harness's own bookkeeping table, [schema.]name (never a "
+           "chain's schema_migrations)", DEFAULT_MIGRATIONS_TABLE),
 )
 _BY_NAME = {o.name: o for o in OPTIONS}
 
@@ -147,6 +153,7 @@ class Settings:
     db_prefix: str = dataclasses.field(default_factory=_default("db_prefix"))
     bench_rows: int = dataclasses.field(default_factory=_default("bench_rows"))
     replay_dir: Path = dataclasses.field(default_factory=_default("replay_dir"))
+    migrations_table: str = dataclasses.field(default_factory=_default("migrations_table"))
 
     def __post_init__(self) -> None:
         for spec in OPTIONS:
@@ -169,6 +176,12 @@ class Settings:
             )
         if not 100 <= self.bench_rows <= 100_000_000:
             raise ConfigError(f"bench_rows={self.bench_rows} must be between 100 and 100000000")
+        if not re.fullmatch(_TABLE_NAME, self.migrations_table):
+            raise ConfigError(
+                f"migrations_table={self.migrations_table!r} must be [schema.]name, each "
+                "1-63 lowercase letters, digits or '_' not starting with a digit "
+                f"(e.g. {DEFAULT_MIGRATIONS_TABLE} or schema_kit.migrations)"
+            )
         prefix_ok = self.db_prefix and self.db_prefix.replace("_", "a").isalnum()
         if not prefix_ok or not self.db_prefix.islower() or len(self.db_prefix) > 30:
             raise ConfigError(

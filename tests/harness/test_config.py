@@ -43,6 +43,7 @@ def _samples(tmp_path: Path) -> dict[str, tuple[str, object]]:
         "db_prefix": ("sk_", "sk_"),
         "bench_rows": ("500", 500),
         "replay_dir": (str(replays), replays.resolve()),
+        "migrations_table": ("ops.applied", "ops.applied"),
     }
 
 

@@ -58,7 +58,7 @@ def _migrator(conn: psycopg.Connection[Any], settings: Settings) -> Migrator:
 
 def test_1_0_0_has_the_19_seed_tables(schema_kit_db_factory: Factory) -> None:
     with schema_kit_db_factory("1.0.0").connect() as conn:
-        tables = _tables(conn) - {"schema_migrations"}
+        tables = _tables(conn) - {"schema_kit_migrations"}
     assert len(tables) == 19
     assert tables == set(DATA_TABLES) | set(LEGACY_TABLES) | {"tenants", "knowledge_bases"}
 
@@ -67,10 +67,12 @@ def test_3_0_0_has_13_tables_9_triggers_18_tenant_indexes(schema_kit_db_factory:
     with schema_kit_db_factory("3.0.0").connect() as conn:
         tables = _tables(conn)
         snap = take_snapshot(conn)
-        versions = conn.execute("SELECT version FROM schema_migrations ORDER BY 1").fetchall()
+        versions = conn.execute(
+            "SELECT version FROM schema_kit_migrations ORDER BY 1").fetchall()
     assert len(tables) == 13
     assert tables.isdisjoint(LEGACY_TABLES)
-    assert tables >= {"tenants", "knowledge_bases", "user_tenant_memberships", "schema_migrations"}
+    assert tables >= {"tenants", "knowledge_bases", "user_tenant_memberships",
+                      "schema_kit_migrations"}
     trigger_tables = {key.split(".")[1] for key in snap["triggers"]}
     assert len(snap["triggers"]) == 9 and trigger_tables == set(DATA_TABLES)
     tenant_indexes = [
@@ -96,7 +98,8 @@ def test_init_script_equals_the_chain_at_its_version(
     with schema_kit_db_factory(None).connect() as conn:
         apply_script(conn, path, {"vector_dim": schema_kit_settings.vector_dim})
         init = take_snapshot(conn)
-        versions = conn.execute("SELECT version FROM schema_migrations ORDER BY 1").fetchall()
+        versions = conn.execute(
+            "SELECT version FROM schema_kit_migrations ORDER BY 1").fetchall()
         assert str(_migrator(conn, schema_kit_settings).current()) == version
     assert init.diff(chain) == []
     assert init == chain

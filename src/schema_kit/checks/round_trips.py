@@ -19,7 +19,7 @@ def _round_trip(target: ChainTarget) -> Found:
     problems: list[Violation] = []
     with templates.database(version) as db, db.connect() as conn:
         head = take_snapshot(conn)
-        migrator = Migrator(conn, chain, templates.params)
+        migrator = Migrator(conn, chain, templates.params, templates.table)
         try:
             for previous in reversed([str(m.version) for m in chain][:-1]):
                 migrator.migrate(previous)

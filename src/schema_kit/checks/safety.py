@@ -138,12 +138,12 @@ class _LockMonitor:
     """Polls the migrating backend's relation locks from its own connection, in a thread.
 
     Sampling alone misses what a fast migration locks between two polls. So a third
-    connection (the gate) holds SHARE on schema_migrations, which the migrator's closing
+    connection (the gate) holds SHARE on the bookkeeping table, which the migrator's closing
     INSERT must wait for; relation locks last until commit, so the poll that sees the wait
     sees every one of them. The gate then opens; its wait is not counted in the wall time.
     """
 
-    def __init__(self, dsn: str, pid: int, interval_s: float) -> None:
+    def __init__(self, dsn: str, pid: int, interval_s: float, table: str) -> None:
         self.pid, self.interval_s, self.gate_s = pid, interval_s, 0.0
         self.seen: dict[int, dict[str, list[float]]] = {}
         self.times: list[float] = []
@@ -154,7 +154,8 @@ class _LockMonitor:
             # A poll can never hang, so stop() always gets the thread back.
             self._conn.execute("SET statement_timeout = '2s'")
             self._gate = connect(dsn)
-            self._gate.execute("LOCK TABLE schema_migrations IN SHARE MODE")
+            self._gate.execute(sql.SQL("LOCK TABLE {} IN SHARE MODE").format(
+                sql.Identifier(*table.split("."))))
         except BaseException:
             self._conn.close()
             raise
@@ -236,7 +237,7 @@ def _measure(conn: psycopg.Connection[Any], migrator: Migrator, migration: Migra
              round_no: int, count: int, interval_s: float) -> MigrationSafety:
     before, rows = _catalog(conn)
     _load(conn, round_no, count, rows)
-    monitor = _LockMonitor(dsn, conn.info.backend_pid, interval_s)
+    monitor = _LockMonitor(dsn, conn.info.backend_pid, interval_s, migrator.table)
     try:
         monitor.start()
         steps = migrator.migrate(migration.version)
@@ -256,8 +257,9 @@ def _measure(conn: psycopg.Connection[Any], migrator: Migrator, migration: Migra
         for oid, rel in sorted(after.items(), key=lambda r: r[1].name)
         if rel.kind == "i" and oid not in before and rows.get(rel.table, 0) > 0
     )
-    # schema_migrations is the migrator's bookkeeping, locked partly outside the migration.
-    names = {o: r.name for o, r in (before | after).items() if r.table != "schema_migrations"}
+    # The migrator's bookkeeping is locked partly outside the migration.
+    bookkeeping = migrator.table.split(".")[-1]
+    names = {o: r.name for o, r in (before | after).items() if r.table != bookkeeping}
     locks = monitor.locks(names, set(before))
     elapsed = sum(s.elapsed_s for s in steps) - monitor.gate_s
     return MigrationSafety(str(migration.version), migration.description, round(elapsed, 4),
@@ -278,8 +280,8 @@ def measure_chain(source: Templates | Harness, rows_per_table: int = 200, *,
         dsn = scratch.dsn(name)
         with connect(dsn) as conn:
             templates.prepare(conn)
-            migrator = Migrator(conn, chain, templates.params)
-            migrator.bootstrap()  # the gate locks schema_migrations, also before the first step
+            migrator = Migrator(conn, chain, templates.params, templates.table)
+            migrator.bootstrap()  # the gate locks the bookkeeping, also before the first step
             return [_measure(conn, migrator, m, dsn, n, rows_per_table, poll_interval_s)
                     for n, m in enumerate(chain)]
     finally:

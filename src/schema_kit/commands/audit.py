@@ -1,7 +1,8 @@
 """``schema-kit audit``: a read-only check of a live database against the sql dir and the oracle.
 
-Everything runs in one READ ONLY transaction that is rolled back; the expected catalog comes
-from a reference server the harness provisions (never from the audited one).
+The session is READ ONLY, so nothing is written; the expected catalog comes from a reference
+server the harness provisions (never from the audited one). A database built without schema_kit
+(no bookkeeping) is audited too: its version is inferred from its catalog, or "unknown".
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import psycopg
 from schema_kit.checks import REGISTRY, Registry, violations_in
 from schema_kit.connect import connect, redact
 from schema_kit.db.databases import Templates
-from schema_kit.db.migrations import Migration, Version, discover
+from schema_kit.db.migrations import Migration, Migrator, chain_bookkeeping, discover
+from schema_kit.errors import MigrationError
 from schema_kit.inspect import Snapshot, take_snapshot
 from schema_kit.workload.tables import tenant_tables
 
@@ -40,45 +42,82 @@ class AuditResult:
         return not self.findings
 
 
-def _applied(conn: psycopg.Connection[Any]) -> list[tuple[str, str | None]] | None:
-    row = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()
-    if not row or not row[0]:
-        return None
-    rows = conn.execute("SELECT version, checksum FROM schema_migrations").fetchall()
-    return sorted(((str(v), c) for v, c in rows), key=lambda r: Version.parse(r[0]))
-
-
-def _versions(result: AuditResult, conn: psycopg.Connection[Any], chain: list[Migration]) -> None:
-    applied = _applied(conn)
-    if applied is None:
-        result.findings.append(Finding("version", "no schema_migrations table: not migrated"))
-        return
-    by_version = {str(m.version): m for m in chain}
-    for version, checksum in applied:
-        migration = by_version.get(version)
+def _versions(result: AuditResult, migrator: Migrator) -> bool:
+    """Version and checksums from the harness's bookkeeping; False when there is none."""
+    try:
+        tracked = migrator.tracked()
+        applied = migrator.applied()
+    except MigrationError as exc:
+        result.findings.append(Finding("version", str(exc)))
+        return False
+    if not tracked:
+        result.notes.append(
+            f"no schema_kit bookkeeping ({migrator.table}): built without schema_kit (psql, "
+            "another tool); the version is inferred from the catalog"
+        )
+        return False
+    by_version = {m.version: m for m in migrator.migrations}
+    for row in applied:
+        migration = by_version.get(row.version)
         if migration is None:
-            result.findings.append(Finding("version", f"{version} is applied but not in sql dir"))
-        elif checksum is None:
-            result.notes.append(f"{version}: installed by an init script (no checksum)")
-        elif checksum.strip() != migration.checksum:
+            result.findings.append(
+                Finding("version", f"{row.version} is applied but not in sql dir"))
+        elif row.checksum is None:
+            result.notes.append(f"{row.version}: installed by an init script (no checksum)")
+        elif row.checksum.strip() != migration.checksum:
             result.findings.append(Finding(
-                "checksum", f"{version}: {migration.up_path.name} changed after it was applied"
+                "checksum", f"{row.version}: {migration.up_path.name} changed after it was applied"
             ))
-    result.version = applied[-1][0] if applied else None
-    pending = [str(m.version) for m in chain if str(m.version) not in dict(applied)]
+    result.version = str(applied[-1].version) if applied else None
+    done = {row.version for row in applied}
+    pending = [str(m.version) for m in migrator.migrations if m.version not in done]
     if pending:
         result.notes.append(f"pending migrations: {', '.join(pending)}")
+    return True
+
+
+def _comparable(snapshot: Snapshot, bookkeeping: str) -> Snapshot:
+    """Without the harness's bookkeeping (not the schema under test) and extension versions
+    (they differ between servers without any drift of the schema itself)."""
+    plain = snapshot.without_table(_qualified(bookkeeping))
+    extensions = {k: {**v, "version": None} for k, v in plain["extensions"].items()}
+    return Snapshot({**plain.objects, "extensions": extensions})
+
+
+def _qualified(table: str) -> str:
+    return table if "." in table else f"public.{table}"
+
+
+def _catalog_at(reference: Templates, version: str | None) -> Snapshot:
+    with reference.database(version) as db, db.connect() as conn:
+        return _comparable(take_snapshot(conn), reference.table)
+
+
+def _infer(result: AuditResult, actual: Snapshot, reference: Templates,
+           chain: list[Migration], say: Callable[[str], None]) -> None:
+    """The version whose fresh catalog equals the database's, newest first, or "unknown"."""
+    ours = _comparable(actual, reference.table)
+    if _catalog_at(reference, None) == ours:
+        result.findings.append(Finding("version", "not migrated: the database holds none of "
+                                       "the chain's objects"))
+        return
+    for migration in reversed(chain):
+        say(f"comparing the catalog with a fresh {migration.version}")
+        if _catalog_at(reference, str(migration.version)) == ours:
+            result.version = str(migration.version)
+            result.notes.append(f"version {migration.version} inferred: the catalog equals a "
+                                f"fresh install of it (adopt it with `schema-kit migrate "
+                                f"--baseline {migration.version}`)")
+            return
+    result.findings.append(Finding(
+        "version", "unknown: the catalog equals no version of the sql dir's chain (catalog "
+        "drift not checked; the data checks still ran)"))
 
 
 def _drift(result: AuditResult, actual: Snapshot, reference: Templates) -> None:
-    with reference.database(result.version) as db, db.connect() as conn:
-        expected = take_snapshot(conn)
-    # Extension versions differ between servers without any drift of the schema itself.
-    strip = {"extensions": {k: {**v, "version": None} for k, v in expected["extensions"].items()}}
-    expected = Snapshot({**expected.objects, **strip})
-    ours = {"extensions": {k: {**v, "version": None} for k, v in actual["extensions"].items()}}
+    expected = _catalog_at(reference, result.version)
     theirs = f"a fresh install of {result.version}"
-    for line in Snapshot({**actual.objects, **ours}).diff(expected, "the database", theirs):
+    for line in _comparable(actual, reference.table).diff(expected, "the database", theirs):
         result.findings.append(Finding("catalog drift", line))
 
 
@@ -106,14 +145,20 @@ def run_audit(
         conn.read_only = True
         try:
             say("schema version and checksums")
-            _versions(result, conn, chain)
+            tracked = _versions(result, Migrator(conn, chain, {}, reference.table))
+            own = chain_bookkeeping(conn)
+            if own is not None:
+                result.notes.append("the chain's own schema_migrations lists: "
+                                    + (", ".join(own) or "no versions"))
             say("catalog")
             actual = take_snapshot(conn)
             say("rows against the oracle")
             _data(result, conn, registry)
         finally:
             conn.rollback()
-    if result.version is not None and result.version in {str(m.version) for m in chain}:
+    if not tracked and not any(f.kind == "version" for f in result.findings):
+        _infer(result, actual, reference, chain, say)
+    elif result.version is not None and result.version in {str(m.version) for m in chain}:
         say(f"catalog drift against a fresh {result.version}")
         _drift(result, actual, reference)
     return result

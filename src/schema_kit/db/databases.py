@@ -20,6 +20,7 @@ import psycopg
 from psycopg import sql
 from psycopg.pq import TransactionStatus
 
+from schema_kit.config import DEFAULT_MIGRATIONS_TABLE
 from schema_kit.connect import connect, dsn_for
 from schema_kit.db.migrations import Migrator, apply_script, discover
 from schema_kit.errors import SchemaKitError
@@ -129,8 +130,10 @@ class Templates:
         sql_dir: Path,
         params: dict[str, int | str],
         progress: Callable[[str], None] | None = None,
+        table: str = DEFAULT_MIGRATIONS_TABLE,
     ) -> None:
         self.scratch = scratch
+        self.table = table  # the bookkeeping table the migrator keeps in every database
         self.sql_dir = Path(sql_dir)
         self.params = params
         self.progress = progress
@@ -144,7 +147,7 @@ class Templates:
             digest.update(m.down_path.read_bytes())
         if self.setup_script is not None:
             digest.update(self.setup_script.read_bytes())
-        digest.update(repr((sorted(self.params.items()), version)).encode())
+        digest.update(repr((sorted(self.params.items()), version, self.table)).encode())
         return digest.hexdigest()
 
     @property
@@ -153,6 +156,10 @@ class Templates:
         extension shims), run as superuser on every scratch database before the chain."""
         path = self.sql_dir / SETUP_SCRIPT
         return path if path.is_file() else None
+
+    def migrator(self, conn: psycopg.Connection[Any]) -> Migrator:
+        """A migrator of this chain for ``conn``, with this run's parameters and bookkeeping."""
+        return Migrator(conn, discover(self.sql_dir), self.params, self.table)
 
     def prepare(self, conn: psycopg.Connection[Any]) -> None:
         """Run the setup script (if the sql dir has one) on a fresh scratch database."""
@@ -166,7 +173,7 @@ class Templates:
             name = self.scratch.create("tpl")
             with connect(self.scratch.dsn(name)) as conn:
                 self.prepare(conn)
-                Migrator(conn, discover(self.sql_dir), self.params).migrate(
+                self.migrator(conn).migrate(
                     version or "base", progress=self.progress
                 )
             self._templates[key] = name

@@ -77,7 +77,8 @@ class Harness:
     def templates(self) -> Templates:
         if self._templates is None:
             self._templates = Templates(
-                self.scratch, self.settings.sql_dir, self.params, self.progress
+                self.scratch, self.settings.sql_dir, self.params, self.progress,
+                self.settings.migrations_table,
             )
         return self._templates
 

@@ -2,11 +2,11 @@
 
 Layout: ``<sql_dir>/migrations/<major.minor.patch>_<name>.up.sql`` with a matching
 ``.down.sql``. The first ``--`` comment line of the up script with a letter in it is its
-description (``-- ====`` decoration is skipped). Each step runs with its ``schema_migrations``
-row in one transaction, statement by statement as ``psql -1 -f`` would, so a failure leaves
-both as before and names the file and line of the statement that failed. psql meta-commands
-(``\\echo``, ``\\set`` …) are refused when the chain is discovered: the server runs the
-scripts, not psql.
+description (``-- ====`` decoration is skipped). Each step runs with its bookkeeping row (the
+harness's own table, ``schema_kit_migrations`` by default) in one transaction, statement by
+statement as ``psql -1 -f`` would, so a failure leaves both as before and names the file and
+line of the statement that failed. psql meta-commands (``\\echo``, ``\\set`` …) are refused
+when the chain is discovered: the server runs the scripts, not psql.
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import errors, sql
 
+from schema_kit.config import DEFAULT_MIGRATIONS_TABLE
 from schema_kit.db.own_transactions import (
     OwnTransactionFailed,
     run_as_psql,
@@ -38,6 +40,7 @@ __all__ = [
     "Step",
     "Version",
     "apply_script",
+    "chain_bookkeeping",
     "discover",
     "render",
 ]
@@ -46,15 +49,15 @@ _FILE = re.compile(r"^(?P<version>\d+\.\d+\.\d+)_(?P<name>[a-z0-9_]+)\.(?P<dir>u
 # Serialises concurrent migrators on one database (arbitrary constant: 'schemakt').
 _LOCK_KEY = 0x736368656D616B74
 
-_BOOTSTRAP = """
-CREATE TABLE IF NOT EXISTS schema_migrations (
+_BOOTSTRAP = sql.SQL("""
+CREATE TABLE IF NOT EXISTS {table} (
     version VARCHAR(32) PRIMARY KEY,
     description TEXT NOT NULL,
     checksum CHAR(64),
     applied_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     execution_ms INTEGER
 )
-"""
+""")
 
 
 @dataclass(frozen=True, order=True)
@@ -290,8 +293,11 @@ class Migrator:
         conn: psycopg.Connection[Any],
         migrations: Sequence[Migration],
         params: Params,
+        table: str = DEFAULT_MIGRATIONS_TABLE,
     ) -> None:
         self.conn = conn
+        self.table = table  # [schema.]name of the bookkeeping
+        self._table = sql.Identifier(*table.split("."))
         self.migrations = list(migrations)
         self.params: dict[str, int | str] = {**DEFAULT_PARAMS, **params}
         self._by_version = {m.version: m for m in self.migrations}
@@ -314,20 +320,72 @@ class Migrator:
 
     def bootstrap(self) -> None:
         with self.conn.transaction():
-            self.conn.execute(_BOOTSTRAP)
+            if "." in self.table:
+                schema = sql.Identifier(self.table.split(".")[0])
+                self.conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(schema))
+            self.conn.execute(_BOOTSTRAP.format(table=self._table))
+
+    def tracked(self) -> bool:
+        """Whether the bookkeeping table exists here (reading creates nothing)."""
+        found = self.conn.execute("SELECT to_regclass(%s) IS NOT NULL", (self.table,)).fetchone()
+        self.conn.commit()
+        return bool(found and found[0])
+
+    def untracked_tables(self) -> list[str]:
+        """The tables of a database that has no bookkeeping: built by something else (psql,
+        another migration tool) when there are any."""
+        if self.tracked():
+            return []
+        rows = self.conn.execute(
+            "SELECT c.relname FROM pg_class c WHERE c.relkind IN ('r', 'p') "
+            "AND c.relnamespace = current_schema()::regnamespace ORDER BY 1"
+        ).fetchall()
+        self.conn.commit()
+        return [str(r[0]) for r in rows]
+
+    def baseline(self, version: str) -> list[Migration]:
+        """Adopt a database built without schema_kit: record every migration up to
+        ``version`` as applied (with today's checksums) without running it."""
+        goal = self.resolve(version)
+        if self.tracked() and self.applied():
+            raise MigrationError(
+                f"--baseline {version}: {self.table} already records migrations here; "
+                "baseline adopts only a database schema_kit has never migrated"
+            )
+        adopted = [m for m in self.migrations if goal is not None and m.version <= goal]
+        self.bootstrap()
+        with self.conn.transaction():
+            for migration in adopted:
+                self.conn.execute(
+                    sql.SQL("INSERT INTO {} (version, description, checksum) "
+                            "VALUES (%s, %s, %s)").format(self._table),
+                    (str(migration.version), f"{migration.description} (baseline)",
+                     migration.checksum),
+                )
+        return adopted
 
     def applied(self) -> list[Applied]:
         """What the database records; reading creates nothing (``status`` on a database
         that was never migrated leaves it as it was)."""
-        found = self.conn.execute("SELECT to_regclass('schema_migrations')").fetchone()
-        rows = [] if found is None or found[0] is None else self.conn.execute(
-            "SELECT version, description, checksum, applied_at FROM schema_migrations"
-        ).fetchall()
+        if not self.tracked():
+            return []
+        try:
+            rows = self.conn.execute(
+                sql.SQL("SELECT version, description, checksum, applied_at FROM {}").format(
+                    self._table)
+            ).fetchall()
+        except (errors.UndefinedColumn, errors.InvalidTextRepresentation) as exc:
+            self.conn.rollback()
+            raise MigrationError(
+                f"table {self.table} exists but is not schema_kit's bookkeeping "
+                f"({exc.diag.message_primary}); point the migrations_table option at "
+                "another name"
+            ) from None
         # Ends the caller's implicit transaction, as each step does: what was migrated is
         # kept whatever the caller does with the connection next.
         self.conn.commit()
         return sorted(
-            (Applied(Version.parse(r[0]), r[1], r[2], r[3]) for r in rows),
+            (Applied(Version.parse(str(r[0])), r[1], r[2], r[3]) for r in rows),
             key=lambda a: a.version,
         )
 
@@ -416,16 +474,16 @@ class Migrator:
             state = exc.sqlstate or "no SQLSTATE"
             raise MigrationError(
                 f"{direction} {migration.version} failed at {failed.where} [{state}] "
-                f"{_first_line(exc)}; nothing of it was kept (schema and schema_migrations are "
+                f"{_first_line(exc)}; nothing of it was kept (schema and bookkeeping are "
                 "as before): fix the script and run again"
             ) from exc
         except psycopg.Error as exc:  # the bookkeeping, or the COMMIT (a deferred constraint)
             state = exc.sqlstate or "no SQLSTATE"
             raise MigrationError(
                 f"{direction} {migration.version} failed after the last statement of {path} "
-                f"(at its schema_migrations row or the COMMIT, which checks deferred "
+                f"(at its bookkeeping row or the COMMIT, which checks deferred "
                 f"constraints) [{state}] "
-                f"{_first_line(exc)}; nothing of it was kept (schema and schema_migrations are "
+                f"{_first_line(exc)}; nothing of it was kept (schema and bookkeeping are "
                 "as before): fix the script and run again"
             ) from exc
         return Step(migration, direction, time.perf_counter() - start)
@@ -433,14 +491,31 @@ class Migrator:
     def _record(self, migration: Migration, direction: str, elapsed_ms: int) -> None:
         if direction == "up":
             self.conn.execute(
-                "INSERT INTO schema_migrations (version, description, checksum, execution_ms) "
-                "VALUES (%s, %s, %s, %s)",
+                sql.SQL("INSERT INTO {} (version, description, checksum, execution_ms) "
+                        "VALUES (%s, %s, %s, %s)").format(self._table),
                 (str(migration.version), migration.description, migration.checksum, elapsed_ms),
             )
         else:
             self.conn.execute(
-                "DELETE FROM schema_migrations WHERE version = %s", (str(migration.version),)
+                sql.SQL("DELETE FROM {} WHERE version = %s").format(self._table),
+                (str(migration.version),),
             )
+
+
+def chain_bookkeeping(conn: psycopg.Connection[Any]) -> list[str] | None:
+    """The versions a chain's own ``schema_migrations`` lists (the table many teams' scripts
+    keep themselves), or None when there is no such table with a ``version`` column."""
+    found = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()
+    if not found or not found[0]:
+        conn.commit()
+        return None
+    try:
+        rows = conn.execute("SELECT version::text FROM schema_migrations ORDER BY 1").fetchall()
+    except errors.UndefinedColumn:
+        conn.rollback()
+        return None
+    conn.commit()
+    return [str(r[0]) for r in rows]
 
 
 def _first_line(exc: psycopg.Error) -> str:

@@ -54,6 +54,16 @@ class Snapshot:
     def load(cls, path: Path) -> Snapshot:
         return cls.from_json(Path(path).read_text("utf-8"))
 
+    def without_table(self, qualified: str) -> Snapshot:
+        """This snapshot less one table and everything on it (its columns, constraints,
+        indexes, triggers): e.g. a tool's bookkeeping, which is not the schema under test."""
+        def keep(name: str, detail: Any) -> bool:
+            on_it = isinstance(detail, Mapping) and detail.get("table") == qualified
+            return name != qualified and not name.startswith(qualified + ".") and not on_it
+
+        return Snapshot({kind: {n: d for n, d in objs.items() if keep(n, d)}
+                         for kind, objs in self.objects.items()})
+
     def differences(self, other: Snapshot) -> list[Difference]:
         """Every object that differs between this snapshot (left) and ``other`` (right)."""
         return list(_differences(self, other))

@@ -23,7 +23,7 @@ from hypothesis.stateful import (
 
 from schema_kit.db.databases import Database
 from schema_kit.db.harness import Harness
-from schema_kit.db.migrations import Migrator, Version, discover
+from schema_kit.db.migrations import Migrator, Version
 from schema_kit.workload.session import WriteSession
 from schema_kit.workload.strategies import Batch, awkward_workspaces, batches, workspaces
 from schema_kit.workload.writes import Delete, DeleteTenant, Move
@@ -48,9 +48,7 @@ def machine_for(
         def start(self) -> None:
             self.db = harness.templates.clone(version, purpose="sm")
             self.conn = self.db.connect()
-            self.migrator = Migrator(
-                self.conn, discover(harness.settings.sql_dir), harness.params
-            )
+            self.migrator = harness.templates.migrator(self.conn)
             self.top = str(self.migrator.current())
             self.session = WriteSession(self.conn, self.top, harness.settings.vector_dim,
                                         sql_dir=harness.templates.sql_dir)

@@ -51,7 +51,7 @@ def live_db(schema_kit_harness: Harness) -> Iterator[str]:
 def _state(dsn: str) -> tuple[Any, ...]:
     with connect(dsn) as conn:
         data = table_checksums(conn, columns_of(conn, (*DATA_TABLES, "tenants",
-                                                       "knowledge_bases", "schema_migrations")))
+                                                       "knowledge_bases", "schema_kit_migrations")))
         return take_snapshot(conn), data
 
 

@@ -46,11 +46,11 @@ def test_status_of_a_never_migrated_database_changes_nothing(
 ) -> None:
     db = schema_kit_db_factory(None)
     with psycopg.connect(db.dsn, autocommit=True) as conn:
-        conn.execute("DROP TABLE IF EXISTS schema_migrations")
+        conn.execute("DROP TABLE IF EXISTS schema_kit_migrations")
         assert main(["status", "--dsn", db.dsn]) == 0
         status = capsys.readouterr().out.splitlines()
         assert status and all("pending" in line for line in status), status
-        found = conn.execute("SELECT to_regclass('schema_migrations')").fetchone()
+        found = conn.execute("SELECT to_regclass('schema_kit_migrations')").fetchone()
         assert found == (None,)
 
 

@@ -63,7 +63,8 @@ def test_clones_copy_the_template_instead_of_re_migrating(
     for db in (first, second):
         with db.connect() as conn:
             stamps.append(
-                conn.execute("SELECT array_agg(applied_at ORDER BY version) FROM schema_migrations")
+                conn.execute(
+                    "SELECT array_agg(applied_at ORDER BY version) FROM schema_kit_migrations")
                 .fetchall()
             )
     # Identical applied_at timestamps: both carry the template's rows, not a run of their own.
@@ -78,7 +79,7 @@ def test_clones_copy_the_template_instead_of_re_migrating(
 def test_factory_makes_any_version_and_base(schema_kit_db_factory: Factory) -> None:
     for version, expected in (("2.0.0", ["1.0.0", "2.0.0"]), (None, [])):
         with schema_kit_db_factory(version).connect() as conn:
-            rows = conn.execute("SELECT version FROM schema_migrations ORDER BY 1").fetchall()
+            rows = conn.execute("SELECT version FROM schema_kit_migrations ORDER BY 1").fetchall()
         assert [r[0] for r in rows] == expected
 
 

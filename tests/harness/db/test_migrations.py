@@ -27,7 +27,7 @@ def empty_conn(
 
 def _rows(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
     rows = conn.execute(
-        "SELECT version, description, checksum FROM schema_migrations ORDER BY version"
+        "SELECT version, description, checksum FROM schema_kit_migrations ORDER BY version"
     ).fetchall()
     conn.rollback()
     return rows

@@ -36,7 +36,7 @@ def _exists(conn: psycopg.Connection[Any], table: str) -> bool:
 
 
 def _versions(conn: psycopg.Connection[Any]) -> list[str]:
-    rows = conn.execute("SELECT version FROM schema_migrations ORDER BY 1").fetchall()
+    rows = conn.execute("SELECT version FROM schema_kit_migrations ORDER BY 1").fetchall()
     conn.rollback()
     return [r[0] for r in rows]
 

@@ -49,7 +49,7 @@ def test_rollback_of_a_database_that_is_not_scratch_is_refused(
         _one_line_exit_2(_cli("rollback", "--dsn", dsn, "--to", "1.0.0"),
                          "is not a schema_kit scratch database")
         with connect(dsn) as conn:
-            row = conn.execute("SELECT max(version) FROM schema_migrations").fetchone()
+            row = conn.execute("SELECT max(version) FROM schema_kit_migrations").fetchone()
             assert row == ("2.0.0",)
         assert _cli("rollback", "--dsn", dsn, "--to", "1.0.0", "--allow-data-loss").returncode == 0
     finally:
