@@ -23,6 +23,7 @@ from schema_kit.errors import ConfigError
 
 __all__ = [
     "BACKENDS",
+    "HYPOTHESIS_PROFILES",
     "OPTIONS",
     "Option",
     "Settings",
@@ -32,6 +33,9 @@ __all__ = [
 ]
 
 BACKENDS = ("auto", "container", "embedded", "dsn")
+# schema_kit's own Hypothesis profiles, by their short names (registered with Hypothesis as
+# ``schema_kit-<name>``; see ``workload.profiles``).
+HYPOTHESIS_PROFILES = ("ci", "dev", "thorough")
 DEFAULT_IMAGE = "pgvector/pgvector:pg16"
 LOCAL_IMAGE = "schema-kit/pgvector:pg16-local"
 
@@ -115,6 +119,8 @@ OPTIONS: tuple[Option, ...] = (
            _integer),
     Option("replay_dir", "directory for the psql replay scripts of failed invariants",
            ".schema_kit/replays", _path),
+    Option("hypothesis_profile", "schema_kit's Hypothesis profile for its own properties "
+           "(never the run's current profile)", "ci", choices=HYPOTHESIS_PROFILES),
 )
 _BY_NAME = {o.name: o for o in OPTIONS}
 
@@ -147,6 +153,7 @@ class Settings:
     db_prefix: str = dataclasses.field(default_factory=_default("db_prefix"))
     bench_rows: int = dataclasses.field(default_factory=_default("bench_rows"))
     replay_dir: Path = dataclasses.field(default_factory=_default("replay_dir"))
+    hypothesis_profile: str = dataclasses.field(default_factory=_default("hypothesis_profile"))
 
     def __post_init__(self) -> None:
         for spec in OPTIONS:

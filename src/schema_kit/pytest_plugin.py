@@ -25,7 +25,7 @@ from schema_kit.db.databases import Database
 from schema_kit.db.harness import Harness
 from schema_kit.errors import SchemaKitError
 from schema_kit.provision import Server
-from schema_kit.workload.profiles import load_profile, register_profiles
+from schema_kit.workload.profiles import Choice, choose, profile_name
 
 __all__ = [
     "schema_kit_conn",
@@ -39,11 +39,8 @@ __all__ = [
 _HARNESS = pytest.StashKey[Harness]()
 _SETTINGS = pytest.StashKey[Settings]()
 _OLD_SIGTERM = pytest.StashKey[Any]()
-_PROFILE = pytest.StashKey[str]()
+_OLD_CHOICE = pytest.StashKey[Choice]()
 _WORKER_SERVERS = pytest.StashKey[list[str]]()
-
-# Registered at import so Hypothesis' own --hypothesis-profile flag can name them.
-register_profiles()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -74,19 +71,23 @@ def pytest_configure(config: pytest.Config) -> None:
     except SchemaKitError as exc:
         raise pytest.UsageError(f"schema_kit: {exc}") from None
     config.stash[_SETTINGS] = settings
-    cache = getattr(config, "cache", None)
-    examples = (
-        cache.mkdir("schema_kit_hypothesis")
-        if cache is not None
-        else config.rootpath / ".pytest_cache" / "schema_kit_hypothesis"
+    # schema_kit's properties read this choice; Hypothesis' own profile stays the run's.
+    config.stash[_OLD_CHOICE] = choose(
+        Choice(settings.hypothesis_profile, lambda: _example_dir(config))
     )
-    register_profiles(Path(examples))
-    config.stash[_PROFILE] = load_profile(config.getoption("hypothesis_profile", None))
     worker = getattr(config, "workerinput", {}).get("workerid", "m")
     progress = None if config.option.verbose < 1 else _progress
     config.stash[_HARNESS] = Harness(settings, tag=f"{worker}{os.getpid()}", progress=progress)
     if threading.current_thread() is threading.main_thread():
         config.stash[_OLD_SIGTERM] = signal.signal(signal.SIGTERM, _raise_interrupt)
+
+
+def _example_dir(config: pytest.Config) -> Path:
+    """Where schema_kit's properties keep their Hypothesis examples: the pytest cache dir."""
+    cache = getattr(config, "cache", None)
+    if cache is not None:
+        return Path(cache.mkdir("schema_kit_hypothesis"))
+    return config.rootpath / ".pytest_cache" / "schema_kit_hypothesis"
 
 
 def _progress(message: str) -> None:
@@ -100,6 +101,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     old = config.stash.get(_OLD_SIGTERM, None)
     if old is not None:
         signal.signal(signal.SIGTERM, old)
+    if _OLD_CHOICE in config.stash:
+        choose(config.stash[_OLD_CHOICE])
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -107,7 +110,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     harness = config.stash[_HARNESS]
     where = (
         f"sql_dir={settings.sql_dir}, vector_dim={settings.vector_dim}, "
-        f"hypothesis profile={config.stash[_PROFILE]}"
+        f"hypothesis profile={profile_name(settings.hypothesis_profile)}"
     )
     if _is_xdist_controller(config):
         # Each worker's server is named in the terminal summary, once the workers report it.

@@ -43,6 +43,7 @@ def _samples(tmp_path: Path) -> dict[str, tuple[str, object]]:
         "db_prefix": ("sk_", "sk_"),
         "bench_rows": ("500", 500),
         "replay_dir": (str(replays), replays.resolve()),
+        "hypothesis_profile": ("dev", "dev"),
     }
 
 
@@ -144,6 +145,8 @@ def test_default_sql_dir_holds_the_packaged_migrations() -> None:
         ({"bench_rows": "many"}, "bench_rows='many' must be an integer"),
         ({"db_prefix": "Bad-Prefix"}, "db_prefix='Bad-Prefix' must be"),
         ({"backend": "dsn"}, "backend='dsn' needs a server: set SCHEMA_KIT_DSN"),
+        ({"hypothesis_profile": "schema_kit-ci"},
+         "hypothesis_profile='schema_kit-ci' must be one of ci, dev, thorough"),
     ],
 )
 def test_bad_values_name_the_option_and_value(values: dict[str, str], message: str) -> None:

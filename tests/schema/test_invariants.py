@@ -21,7 +21,7 @@ from schema_kit.config import Settings
 from schema_kit.db.databases import Database
 from schema_kit.db.harness import Harness
 from schema_kit.db.migrations import Migrator, discover
-from schema_kit.workload.profiles import STATEFUL_EXAMPLES
+from schema_kit.workload import profiles
 from schema_kit.workload.session import WriteSession, reset
 from schema_kit.workload.stateful import machine_for
 from schema_kit.workload.strategies import Batch, batches
@@ -53,12 +53,16 @@ def _edge(*workspaces: str) -> Batch:
 
 
 # The connection fixture is function-scoped, but every example starts and ends with a rolled
-# back (or reset) database, so sharing it across examples is sound.
+# back (or reset) database, so sharing it across examples is sound. Every property here
+# descends from the selected schema_kit profile, never from the run's current one.
 _SUPPRESS = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
-settings_batches = settings(suppress_health_check=_SUPPRESS)
+# (profiles.schema_kit_settings, not imported by name: that name is also the plugin's
+# fixture of the run's Settings, used above.)
+_PROFILE = profiles.schema_kit_settings()
+settings_batches = settings(_PROFILE, suppress_health_check=_SUPPRESS)
 # Migration round trips cost a few hundred ms each: a quarter of the profile's examples.
 settings_round_trips = settings(
-    suppress_health_check=_SUPPRESS, max_examples=max(2, settings.default.max_examples // 4)
+    _PROFILE, suppress_health_check=_SUPPRESS, max_examples=max(2, _PROFILE.max_examples // 4)
 )
 
 
@@ -183,8 +187,7 @@ def test_stateful_lightrag_workload(version: str, schema_kit_harness: Harness) -
     run_state_machine_as_test(
         machine,
         settings=settings(
-            suppress_health_check=_SUPPRESS,
-            max_examples=STATEFUL_EXAMPLES.get(settings.get_current_profile_name(), 7),
+            profiles.schema_kit_settings(stateful=True), suppress_health_check=_SUPPRESS,
             **({"phases": phases} if phases else {}),
         ),
     )
