@@ -50,7 +50,7 @@ def _samples(tmp_path: Path) -> dict[str, tuple[str, object]]:
 def _child_settings(tmp_path: Path, ini: dict[str, str], flags: list[str]) -> dict[str, str]:
     """The settings a child pytest session gets from an ini file and flags, with no
     SCHEMA_KIT_* variable in its environment; --strict-config makes an unregistered ini key
-    an error, --no-header keeps the plugin from starting a server."""
+    an error. The test asks for ``schema_kit_settings`` only, so no server starts."""
     root = tmp_path / f"child{len(list(tmp_path.glob('child*')))}"
     root.mkdir()
     lines = ["[pytest]", *(f"{key} = {value}" for key, value in ini.items())]
@@ -61,7 +61,7 @@ def _child_settings(tmp_path: Path, ini: dict[str, str], flags: list[str]) -> di
            if not k.startswith(("SCHEMA_KIT_", "PYTEST_XDIST_", "PYTEST_CURRENT_TEST"))}
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist",
-         "--strict-config", "--no-header", "-q", "-c", str(root / "pytest.ini"),
+         "--strict-config", "-q", "-c", str(root / "pytest.ini"),
          "--rootdir", str(root), *flags, str(root / "test_dump.py")],
         cwd=root, env={**env, "SETTINGS_DUMP": str(dump)}, capture_output=True, text=True,
         timeout=120,
