@@ -20,6 +20,7 @@ from schema_kit.checks import REGISTRY, assert_invariants_hold
 from schema_kit.config import Settings
 from schema_kit.db.databases import Database
 from schema_kit.db.harness import Harness
+from schema_kit.workload.profiles import hypothesis_settings
 from schema_kit.workload.session import WriteSession
 from schema_kit.workload.strategies import Batch, batches, workspaces
 from schema_kit.workload.writes import Row
@@ -27,9 +28,11 @@ from schema_kit.workload.writes import Row
 EXAMPLES = 20
 # A failure here would be a defect of head; its replay goes where the suite's go by default.
 REPLAYS = Settings().replay_dir
+# A fixed amount of work whatever the profile: only the schema_kit profile's other settings
+# are inherited, never the run's current Hypothesis profile.
 _RUN = settings(
-    max_examples=EXAMPLES, database=None, phases=[Phase.generate], deadline=None,
-    suppress_health_check=list(HealthCheck),
+    hypothesis_settings(), max_examples=EXAMPLES, database=None, phases=[Phase.generate],
+    deadline=None, suppress_health_check=list(HealthCheck),
 )
 
 

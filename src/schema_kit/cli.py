@@ -44,11 +44,13 @@ class _Parser(argparse.ArgumentParser):
 @dataclass(frozen=True)
 class _Use:
     """An option as one subcommand takes it, where its meaning there is narrower than the
-    option's own help: ``help`` replaces that meaning, ``default`` the default shown."""
+    option's own help: ``help`` replaces that meaning, ``default`` the default shown;
+    ``alias`` is a shorter flag it also answers to, listed first."""
 
     name: str
     help: str | None = None
     default: str | None = None
+    alias: str | None = None
 
 
 _TARGET = _Use("dsn", "the database to work on")
@@ -63,6 +65,9 @@ _OPTIONS: dict[str, tuple[str | _Use, ...]] = {
         "backend", _Use("dsn", "an existing server to create scratch databases on (alone, it "
                         "means backend dsn)"), "image", *_MIGRATION, "db_prefix",
         _Use("replay_dir", default="<--report dir>/replays"),
+        # verify is the release job: its own default is the thorough profile.
+        _Use("hypothesis_profile", "Hypothesis profile of verify's properties",
+             default="thorough", alias="--profile"),
     ),
     "audit": (
         _TARGET, _Use("backend", "where the reference catalog is built"), "image", *_MIGRATION,
@@ -80,8 +85,9 @@ def _add_options(parser: argparse.ArgumentParser, command: str) -> None:
     uses = [u if isinstance(u, _Use) else _Use(u) for u in _OPTIONS[command]]
     for use in uses:
         spec = option_named(use.name)
+        flags = [use.alias, spec.cli_flag] if use.alias else [spec.cli_flag]
         parser.add_argument(
-            spec.cli_flag, dest=spec.name, choices=spec.choices or None,
+            *flags, dest=spec.name, choices=spec.choices or None,
             help=spec.describe(use.help, use.default),
         )
     parser.set_defaults(option_names=tuple(u.name for u in uses))
@@ -264,8 +270,6 @@ def _parser() -> argparse.ArgumentParser:
     _add_json(p)
     p = _add_command(sub, "verify")
     _add_options(p, "verify")
-    p.add_argument("--profile", default="thorough", choices=("ci", "dev", "thorough"),
-                   help="Hypothesis profile (default thorough)")
     p.add_argument("--report", default="schema-kit-report", help="directory for the reports")
     p.add_argument("--list", action="store_true",
                    help="print every registered check (name, family, needs, contract) and exit")
@@ -502,13 +506,16 @@ def _diff(args: argparse.Namespace) -> int:
 
 
 def _verify_settings(args: argparse.Namespace) -> tuple[Settings, Path]:
-    """verify's settings and report dir: ``--dsn`` alone means backend dsn, and replays go
-    under the report dir unless ``--replay-dir`` or SCHEMA_KIT_REPLAY_DIR say otherwise."""
+    """verify's settings and report dir: ``--dsn`` alone means backend dsn, replays go under
+    the report dir unless ``--replay-dir`` or SCHEMA_KIT_REPLAY_DIR say otherwise, and the
+    profile is ``thorough`` unless ``--profile`` or SCHEMA_KIT_HYPOTHESIS_PROFILE say
+    otherwise."""
     explicit = _explicit(args)
     if not explicit["backend"] and explicit["dsn"]:
         explicit["backend"] = "dsn"
     report = Path(args.report).resolve()
-    settings = settings_from(explicit, {"replay_dir": str(report / "replays")})
+    own = {"replay_dir": str(report / "replays"), "hypothesis_profile": "thorough"}
+    settings = settings_from(explicit, own)
     return settings, report
 
 
@@ -519,7 +526,7 @@ def _verify(args: argparse.Namespace) -> int:
     from schema_kit.commands.reports import write_reports
     from schema_kit.commands.verify import list_checks, run_verification, selected
     from schema_kit.db.harness import Harness
-    from schema_kit.workload.profiles import load_profile, register_profiles
+    from schema_kit.workload.profiles import Choice, choose
 
     if args.list:
         print(list_checks(REGISTRY))
@@ -527,8 +534,10 @@ def _verify(args: argparse.Namespace) -> int:
     selected(REGISTRY, args.check)  # an unknown name is refused before a server starts
     settings, report = _verify_settings(args)
     discover(settings.sql_dir)
-    register_profiles(report / ".hypothesis")
-    profile = load_profile(args.profile)
+    # The process is verify's alone, but its properties still take their settings from the
+    # chosen schema_kit profile explicitly (as under pytest): no Hypothesis profile is loaded.
+    profile = settings.hypothesis_profile
+    choose(Choice(profile, lambda: report / ".hypothesis"))
     console = Console(stderr=True)
     harness = Harness(settings)
     try:

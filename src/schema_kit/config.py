@@ -23,6 +23,7 @@ from schema_kit.errors import ConfigError
 
 __all__ = [
     "BACKENDS",
+    "HYPOTHESIS_PROFILES",
     "OPTIONS",
     "Option",
     "Settings",
@@ -36,6 +37,9 @@ __all__ = [
 DEFAULT_MIGRATIONS_TABLE = "schema_kit_migrations"
 _TABLE_NAME = r"([a-z_][a-z0-9_]{0,62}\.)?[a-z_][a-z0-9_]{0,62}"
 BACKENDS = ("auto", "container", "embedded", "dsn")
+# schema_kit's own Hypothesis profiles, by their short names (registered with Hypothesis as
+# ``schema_kit-<name>``; see ``workload.profiles``).
+HYPOTHESIS_PROFILES = ("ci", "dev", "thorough")
 DEFAULT_IMAGE = "pgvector/pgvector:pg16"
 LOCAL_IMAGE = "schema-kit/pgvector:pg16-local"
 
@@ -121,6 +125,8 @@ OPTIONS: tuple[Option, ...] = (
            ".schema_kit/replays", _path),
     Option("migrations_table", "the harness's own bookkeeping table, [schema.]name (never a "
            "chain's schema_migrations)", DEFAULT_MIGRATIONS_TABLE),
+    Option("hypothesis_profile", "schema_kit's Hypothesis profile for its own properties "
+           "(never the run's current profile)", "ci", choices=HYPOTHESIS_PROFILES),
 )
 _BY_NAME = {o.name: o for o in OPTIONS}
 
@@ -154,6 +160,7 @@ class Settings:
     bench_rows: int = dataclasses.field(default_factory=_default("bench_rows"))
     replay_dir: Path = dataclasses.field(default_factory=_default("replay_dir"))
     migrations_table: str = dataclasses.field(default_factory=_default("migrations_table"))
+    hypothesis_profile: str = dataclasses.field(default_factory=_default("hypothesis_profile"))
 
     def __post_init__(self) -> None:
         for spec in OPTIONS:

@@ -4,6 +4,15 @@ Each option is an ini key, a flag and an env var under one name (see ``config.OP
 Fixtures: ``schema_kit_settings``, ``schema_kit_harness``, ``schema_kit_server``,
 ``schema_kit_db`` (a fresh clone of the head template per test), ``schema_kit_db_factory``
 (a fresh database at any version) and ``schema_kit_conn`` (a connection to ``schema_kit_db``).
+
+The plugin is a guest in every pytest run of the environment it is installed in, most of
+which are not about schema_kit. Until a schema_kit fixture (or the harness) first needs a
+server it only adds and reads its options: it starts nothing, prints nothing, installs no
+signal handler, imports neither psycopg nor Hypothesis, and never loads a Hypothesis profile
+or touches the run's Hypothesis settings or example database (schema_kit's own properties
+take theirs explicitly, from ``workload.profiles.hypothesis_settings``). When a server
+starts, the plugin names it in one line (under xdist: one per worker, in the summary) and
+installs a SIGTERM handler so that a CI timeout still stops it.
 """
 
 from __future__ import annotations
@@ -15,17 +24,20 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psycopg
 import pytest
 
 from schema_kit.config import OPTIONS, Settings, settings_from
-from schema_kit.db.databases import Database
-from schema_kit.db.harness import Harness
 from schema_kit.errors import SchemaKitError
-from schema_kit.provision import Server
-from schema_kit.workload.profiles import load_profile, register_profiles
+from schema_kit.workload.profiles import Choice, choose, profile_name
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from schema_kit.db.databases import Database
+    from schema_kit.db.harness import Harness
+    from schema_kit.provision import Server
 
 __all__ = [
     "schema_kit_conn",
@@ -36,14 +48,13 @@ __all__ = [
     "schema_kit_settings",
 ]
 
-_HARNESS = pytest.StashKey[Harness]()
+_HARNESS = pytest.StashKey["Harness"]()
 _SETTINGS = pytest.StashKey[Settings]()
 _OLD_SIGTERM = pytest.StashKey[Any]()
-_PROFILE = pytest.StashKey[str]()
+_OLD_CHOICE = pytest.StashKey[Choice]()
 _WORKER_SERVERS = pytest.StashKey[list[str]]()
-
-# Registered at import so Hypothesis' own --hypothesis-profile flag can name them.
-register_profiles()
+_PENDING = pytest.StashKey[list[str]]()  # the lines naming the server, until said
+_EXAMPLES = "schema_kit_hypothesis"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -55,15 +66,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                         choices=option.choices or None)
 
 
-def _is_xdist_controller(config: pytest.Config) -> bool:
-    return bool(getattr(config.option, "numprocesses", None)) and not hasattr(
-        config, "workerinput"
-    )
-
-
 def _raise_interrupt(signum: int, _frame: FrameType | None) -> None:
     # A SIGTERM (CI timeout, `kill`) must unwind like Ctrl-C so fixtures stop their servers.
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _example_dir(config: pytest.Config) -> Path:
+    """Where schema_kit's properties keep their Hypothesis examples: the pytest cache dir
+    (made when first asked for, by the first property that runs)."""
+    cache = getattr(config, "cache", None)
+    if cache is not None:
+        return Path(cache.mkdir(_EXAMPLES))
+    return config.rootpath / ".pytest_cache" / _EXAMPLES
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -74,53 +88,89 @@ def pytest_configure(config: pytest.Config) -> None:
     except SchemaKitError as exc:
         raise pytest.UsageError(f"schema_kit: {exc}") from None
     config.stash[_SETTINGS] = settings
-    cache = getattr(config, "cache", None)
-    examples = (
-        cache.mkdir("schema_kit_hypothesis")
-        if cache is not None
-        else config.rootpath / ".pytest_cache" / "schema_kit_hypothesis"
+    # schema_kit's properties read this choice; Hypothesis' own profile stays the run's.
+    config.stash[_OLD_CHOICE] = choose(
+        Choice(settings.hypothesis_profile, lambda: _example_dir(config))
     )
-    register_profiles(Path(examples))
-    config.stash[_PROFILE] = load_profile(config.getoption("hypothesis_profile", None))
-    worker = getattr(config, "workerinput", {}).get("workerid", "m")
-    progress = None if config.option.verbose < 1 else _progress
-    config.stash[_HARNESS] = Harness(settings, tag=f"{worker}{os.getpid()}", progress=progress)
-    if threading.current_thread() is threading.main_thread():
-        config.stash[_OLD_SIGTERM] = signal.signal(signal.SIGTERM, _raise_interrupt)
+
+
+def _harness(config: pytest.Config) -> Harness:
+    """The session's harness, made when a fixture first asks for it; it starts its server
+    only when that is first used."""
+    harness = config.stash.get(_HARNESS, None)
+    if harness is None:
+        from schema_kit.db.harness import Harness
+
+        worker = getattr(config, "workerinput", {}).get("workerid", "m")
+        progress = None if config.option.verbose < 1 else _progress
+        harness = Harness(
+            config.stash[_SETTINGS], tag=f"{worker}{os.getpid()}", progress=progress,
+            on_start=lambda: _server_starting(config),
+            on_started=lambda line: _server_started(config, line),
+        )
+        config.stash[_HARNESS] = harness
+    return harness
 
 
 def _progress(message: str) -> None:
     sys.stderr.write(f"schema_kit: {message}\n")
 
 
+def _server_starting(config: pytest.Config) -> None:
+    # Only a run that starts a server needs SIGTERM to unwind through the fixtures; only the
+    # main thread may install a handler.
+    if _OLD_SIGTERM in config.stash or threading.current_thread() is not threading.main_thread():
+        return
+    config.stash[_OLD_SIGTERM] = signal.signal(signal.SIGTERM, _raise_interrupt)
+
+
+def _server_started(config: pytest.Config, described: str) -> None:
+    """Name the server once it started, after the test whose fixture started it has
+    reported (``pytest_runtest_logfinish``), so the line does not split that test's progress
+    output. An xdist worker has no terminal of its own: it hands its line to the controller
+    at the end of its session (``pytest_sessionfinish``)."""
+    if hasattr(config, "workerinput"):
+        return
+    settings = config.stash[_SETTINGS]
+    config.stash[_PENDING] = [
+        f"schema_kit: {described}",
+        f"schema_kit: sql_dir={settings.sql_dir}, vector_dim={settings.vector_dim}, "
+        f"hypothesis profile={profile_name(settings.hypothesis_profile)}",
+    ]
+
+
+def _say_pending(config: pytest.Config) -> None:
+    lines = config.stash.get(_PENDING, [])
+    reporter: Any = config.pluginmanager.get_plugin("terminalreporter")
+    if not lines or reporter is None:
+        return
+    config.stash[_PENDING] = []
+    for line in lines:
+        reporter.write_line(line)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[Any]:
+    # After the test's last report, outside its output capture.
+    try:
+        return (yield)
+    finally:
+        _say_pending(item.config)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     harness = config.stash.get(_HARNESS, None)
     if harness is not None:
         harness.close()
-    old = config.stash.get(_OLD_SIGTERM, None)
-    if old is not None:
-        signal.signal(signal.SIGTERM, old)
-
-
-def pytest_report_header(config: pytest.Config) -> list[str]:
-    settings = config.stash[_SETTINGS]
-    harness = config.stash[_HARNESS]
-    where = (
-        f"sql_dir={settings.sql_dir}, vector_dim={settings.vector_dim}, "
-        f"hypothesis profile={config.stash[_PROFILE]}"
-    )
-    if _is_xdist_controller(config):
-        # Each worker's server is named in the terminal summary, once the workers report it.
-        return [f"schema_kit: backend={settings.backend} (a server per worker), {where}"]
-    try:
-        harness.server  # noqa: B018 - starts the server so the header can name it
-    except SchemaKitError as exc:
-        return [f"schema_kit: backend={settings.backend}: no server: {exc}"]
-    return [f"schema_kit: {harness.describe()}", f"schema_kit: {where}"]
+    if _OLD_SIGTERM in config.stash:
+        signal.signal(signal.SIGTERM, config.stash[_OLD_SIGTERM])
+        del config.stash[_OLD_SIGTERM]
+    if _OLD_CHOICE in config.stash:
+        choose(config.stash[_OLD_CHOICE])
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    # On an xdist worker: hand the controller a line naming this worker's server.
+    # On an xdist worker: hand the controller a line naming this worker's server, if any.
     output = getattr(session.config, "workeroutput", None)
     harness = session.config.stash.get(_HARNESS, None)
     described = harness.describe() if harness is not None else None
@@ -138,6 +188,7 @@ def pytest_testnodedown(node: Any, error: object) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    _say_pending(config)  # a session interrupted before its test reported
     lines: list[str] = config.stash.get(_WORKER_SERVERS, [])
     for line in sorted(lines):
         terminalreporter.write_line(f"schema_kit: {line}")
@@ -145,14 +196,15 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 
 @pytest.fixture(scope="session")
 def schema_kit_settings(pytestconfig: pytest.Config) -> Settings:
-    """The merged settings of this run."""
+    """The merged settings of this run (starts nothing)."""
     return pytestconfig.stash[_SETTINGS]
 
 
 @pytest.fixture(scope="session")
 def schema_kit_harness(pytestconfig: pytest.Config) -> Harness:
-    """The session's harness: server, scratch databases, templates."""
-    return pytestconfig.stash[_HARNESS]
+    """The session's harness: server, scratch databases, templates (the server starts when
+    one of them is first used)."""
+    return _harness(pytestconfig)
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -87,10 +87,13 @@ def interruptible(args: list[str], **popen: Any) -> subprocess.Popen[str]:
 
 
 @contextmanager
-def child(args: list[str], tmpdir: Path, **popen: Any) -> Iterator[subprocess.Popen[str]]:
-    """Run ``args`` with TMPDIR=tmpdir, interruptible by SIGINT (see ``interruptible``);
-    a failed assertion still kills and reaps it."""
-    proc = interruptible(args, env=child_env(TMPDIR=str(tmpdir)), **popen)
+def child(
+    args: list[str], tmpdir: Path, env: Mapping[str, str] | None = None, **popen: Any
+) -> Iterator[subprocess.Popen[str]]:
+    """Run ``args`` with TMPDIR=tmpdir in ``env`` (default ``child_env()``), interruptible by
+    SIGINT (see ``interruptible``); a failed assertion still kills and reaps it."""
+    base = child_env() if env is None else dict(env)
+    proc = interruptible(args, env={**base, "TMPDIR": str(tmpdir)}, **popen)
     try:
         yield proc
     finally:

@@ -44,13 +44,14 @@ def _samples(tmp_path: Path) -> dict[str, tuple[str, object]]:
         "bench_rows": ("500", 500),
         "replay_dir": (str(replays), replays.resolve()),
         "migrations_table": ("ops.applied", "ops.applied"),
+        "hypothesis_profile": ("dev", "dev"),
     }
 
 
 def _child_settings(tmp_path: Path, ini: dict[str, str], flags: list[str]) -> dict[str, str]:
     """The settings a child pytest session gets from an ini file and flags, with no
     SCHEMA_KIT_* variable in its environment; --strict-config makes an unregistered ini key
-    an error, --no-header keeps the plugin from starting a server."""
+    an error. The test asks for ``schema_kit_settings`` only, so no server starts."""
     root = tmp_path / f"child{len(list(tmp_path.glob('child*')))}"
     root.mkdir()
     lines = ["[pytest]", *(f"{key} = {value}" for key, value in ini.items())]
@@ -61,7 +62,7 @@ def _child_settings(tmp_path: Path, ini: dict[str, str], flags: list[str]) -> di
            if not k.startswith(("SCHEMA_KIT_", "PYTEST_XDIST_", "PYTEST_CURRENT_TEST"))}
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist",
-         "--strict-config", "--no-header", "-q", "-c", str(root / "pytest.ini"),
+         "--strict-config", "-q", "-c", str(root / "pytest.ini"),
          "--rootdir", str(root), *flags, str(root / "test_dump.py")],
         cwd=root, env={**env, "SETTINGS_DUMP": str(dump)}, capture_output=True, text=True,
         timeout=120,
@@ -145,6 +146,8 @@ def test_default_sql_dir_holds_the_packaged_migrations() -> None:
         ({"bench_rows": "many"}, "bench_rows='many' must be an integer"),
         ({"db_prefix": "Bad-Prefix"}, "db_prefix='Bad-Prefix' must be"),
         ({"backend": "dsn"}, "backend='dsn' needs a server: set SCHEMA_KIT_DSN"),
+        ({"hypothesis_profile": "schema_kit-ci"},
+         "hypothesis_profile='schema_kit-ci' must be one of ci, dev, thorough"),
     ],
 )
 def test_bad_values_name_the_option_and_value(values: dict[str, str], message: str) -> None:

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from schema_kit.checks.access import RANK, Grant, access_violations, expected_access
+from schema_kit.workload.profiles import hypothesis_settings
 from tests.schema.seed import seed_and_head
 
 USERS = ["alice", "bob", "carol", "mallory"]
@@ -37,7 +38,8 @@ flags = st.dictionaries(st.sampled_from(TENANTS), st.sampled_from(PUBLIC_FLAGS))
 
 
 @pytest.mark.parametrize("db_at", seed_and_head("access", AssertionError), indirect=True)
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(hypothesis_settings(),
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(members=memberships, public=flags)
 @example(members={("alice", "acme"): "viewer"}, public={"globex": True})
 def test_has_tenant_access_answers_what_the_role_model_says(

@@ -21,7 +21,7 @@ from schema_kit.config import Settings
 from schema_kit.db.databases import Database
 from schema_kit.db.harness import Harness
 from schema_kit.db.migrations import Migrator, discover
-from schema_kit.workload.profiles import STATEFUL_EXAMPLES
+from schema_kit.workload import profiles
 from schema_kit.workload.session import WriteSession, reset
 from schema_kit.workload.stateful import machine_for
 from schema_kit.workload.strategies import Batch, batches
@@ -35,10 +35,11 @@ _RUN: dict[str, Any] = {}
 @pytest.fixture(autouse=True)
 def _run_settings(schema_kit_settings: Settings) -> None:
     _RUN["dim"], _RUN["replays"] = schema_kit_settings.vector_dim, schema_kit_settings.replay_dir
+    _RUN["sql_dir"] = schema_kit_settings.sql_dir
 
 
 def _session(conn: psycopg.Connection[Any], db: Database) -> WriteSession:
-    return WriteSession(conn, str(db.version), _RUN["dim"])
+    return WriteSession(conn, str(db.version), _RUN["dim"], sql_dir=_RUN["sql_dir"])
 
 
 def _holds(session: WriteSession, *names: str) -> None:
@@ -53,12 +54,14 @@ def _edge(*workspaces: str) -> Batch:
 
 
 # The connection fixture is function-scoped, but every example starts and ends with a rolled
-# back (or reset) database, so sharing it across examples is sound.
+# back (or reset) database, so sharing it across examples is sound. Every property here
+# descends from the selected schema_kit profile, never from the run's current one.
 _SUPPRESS = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
-settings_batches = settings(suppress_health_check=_SUPPRESS)
+_PROFILE = profiles.hypothesis_settings()
+settings_batches = settings(_PROFILE, suppress_health_check=_SUPPRESS)
 # Migration round trips cost a few hundred ms each: a quarter of the profile's examples.
 settings_round_trips = settings(
-    suppress_health_check=_SUPPRESS, max_examples=max(2, settings.default.max_examples // 4)
+    _PROFILE, suppress_health_check=_SUPPRESS, max_examples=max(2, _PROFILE.max_examples // 4)
 )
 
 
@@ -183,8 +186,7 @@ def test_stateful_lightrag_workload(version: str, schema_kit_harness: Harness) -
     run_state_machine_as_test(
         machine,
         settings=settings(
-            suppress_health_check=_SUPPRESS,
-            max_examples=STATEFUL_EXAMPLES.get(settings.get_current_profile_name(), 7),
+            profiles.hypothesis_settings(stateful=True), suppress_health_check=_SUPPRESS,
             **({"phases": phases} if phases else {}),
         ),
     )

@@ -6,6 +6,10 @@ their rounds: the median by default, so a few slow rounds (another process on a 
 machine, a checkpoint, autovacuum) do not move a ratio, nor does one lucky fast round; the
 arms of an identical plan agree within about 10 % this way. ``--stat min`` gives best cases.
 Several result files (one per data size) merge into one table with a column per size.
+
+The plot needs matplotlib, from the ``bench`` extra (``pip install 'schema-kit[bench]'``): it
+is imported only to draw, so that the rest of schema_kit (the pytest plugin, ``audit``,
+``migrate``) never pays for it, and its absence is a one-line error (or ``--no-plot``).
 """
 
 from __future__ import annotations
@@ -224,13 +228,29 @@ def render(results: Sequence[Result], plot_name: str | None = None,
     return "\n".join(out)
 
 
-def plot(results: Sequence[Result], path: Path) -> None:
-    """Speedup (log-log) and write-cost ratios (log x) against data size."""
-    import matplotlib
+INSTALL_BENCH = "pip install 'schema-kit[bench]'"
 
+
+def _pyplot() -> tuple[Any, Any]:
+    """matplotlib's pyplot and FuncFormatter, on a display-less backend; a ReportError saying
+    how to install it where it is missing."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise ReportError(
+            f"the plot needs matplotlib, which is not installed: {INSTALL_BENCH} "
+            "(or pass --no-plot for the markdown alone)"
+        ) from None
     matplotlib.use("Agg")  # no display on CI or a server
     import matplotlib.pyplot as plt
     from matplotlib.ticker import FuncFormatter
+
+    return plt, FuncFormatter
+
+
+def plot(results: Sequence[Result], path: Path) -> None:
+    """Speedup (log-log) and write-cost ratios (log x) against data size."""
+    plt, FuncFormatter = _pyplot()
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(14, 6))
     series = [(left, ratios(results, "query", "without"), "time without ÷ time with"),
@@ -274,16 +294,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("-o", "--output", type=Path, help="markdown file (default: stdout)")
     parser.add_argument("--plot", type=Path,
                         help="PNG file (default: next to --output, else bench-report.png)")
+    parser.add_argument("--no-plot", action="store_true",
+                        help=f"markdown only (the plot needs matplotlib: {INSTALL_BENCH})")
     parser.add_argument("--stat", choices=("median", "min", "mean"), default="median",
                         help="statistic of the rounds to compare (default median)")
     args = parser.parse_args(argv)
+    if args.no_plot and args.plot:
+        parser.error("--plot and --no-plot exclude each other")
     png: Path = args.plot or (args.output.with_suffix(".png") if args.output
                               else Path("bench-report.png"))
     try:
         results = load_results(args.results, args.stat)
-        plot(results, png)
-        text = render(results, png.name if args.output and png.parent == args.output.parent
-                      else str(png), args.stat)
+        shown: str | None = None
+        if not args.no_plot:
+            plot(results, png)
+            shown = png.name if args.output and png.parent == args.output.parent else str(png)
+        text = render(results, shown, args.stat)
         if args.output:
             args.output.write_text(text, encoding="utf-8")
         else:

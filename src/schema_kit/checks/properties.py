@@ -1,5 +1,9 @@
 """The Hypothesis properties, as library code: pytest's tests and ``schema-kit verify`` both
 run these, so a release is verified by exactly the checks CI runs.
+
+Their settings descend from a schema_kit profile (``workload.profiles.hypothesis_settings``),
+given or the selected one, never from the run's current Hypothesis profile: that one is the
+project's, and a ``pytest`` and a ``verify`` at the same profile must run the same examples.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from schema_kit.checks.registry import Check, Found, InvariantError
 from schema_kit.checks.runner import assert_invariants_hold
 from schema_kit.db.databases import Database
 from schema_kit.db.harness import Harness
+from schema_kit.workload.profiles import hypothesis_settings
 from schema_kit.workload.session import WriteSession
 from schema_kit.workload.stateful import machine_for
 from schema_kit.workload.strategies import Batch, batches
@@ -29,10 +34,11 @@ SUPPRESS = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 
 def check_batch(
     conn: psycopg.Connection[Any], version: str, vector_dim: int, batch: Batch,
-    checks: Sequence[Check], replay_dir: Path,
+    checks: Sequence[Check], replay_dir: Path, sql_dir: Path | None = None,
 ) -> WriteSession:
-    """Write ``batch`` as LightRAG would, run ``checks``, roll everything back."""
-    session = WriteSession(conn, version, vector_dim)
+    """Write ``batch`` as LightRAG would, run ``checks``, roll everything back; a replay
+    names ``sql_dir``, the chain that built the database."""
+    session = WriteSession(conn, version, vector_dim, sql_dir=sql_dir)
     try:
         session.write(batch)
         assert_invariants_hold(session, checks, replay_dir)
@@ -67,16 +73,20 @@ def _quiet_reprs() -> Iterator[None]:
 
 def run_batch_property(
     check: Check, db: Database, version: str, vector_dim: int, replay_dir: Path,
-    max_examples: int | None = None, shrink: bool = True,
+    max_examples: int | None = None, shrink: bool = True, parent: settings | None = None,
+    sql_dir: Path | None = None,
 ) -> Found:
-    """Hypothesis over multi-tenant batches for one check, with the current profile."""
+    """Hypothesis over multi-tenant batches for one check, with ``parent`` (default: the
+    selected schema_kit profile's settings)."""
     counts: list[int] = []
+    base = parent if parent is not None else hypothesis_settings()
     with db.connect() as conn:
 
-        @settings(**_overrides(max_examples, shrink))
+        @settings(base, **_overrides(max_examples, shrink))
         @given(batch=batches())
         def prop(batch: Batch) -> None:
-            session = check_batch(conn, version, vector_dim, batch, [check], replay_dir)
+            session = check_batch(conn, version, vector_dim, batch, [check], replay_dir,
+                                  sql_dir)
             counts.append(session.checked_rows())
 
         try:
@@ -89,11 +99,15 @@ def run_batch_property(
 
 def run_stateful(
     harness: Harness, version: str, checks: Sequence[Check], max_examples: int | None = None,
-    shrink: bool = True,
+    shrink: bool = True, parent: settings | None = None,
 ) -> Found:
     """The LightRAG workload state machine, ``checks`` after every step; a failure carries
-    its replay."""
-    overrides = _overrides(max_examples, shrink)
+    its replay. ``parent`` defaults to the selected schema_kit profile's stateful settings
+    (fewer runs than a batch property has examples)."""
+    run_settings = settings(
+        parent if parent is not None else hypothesis_settings(stateful=True),
+        **_overrides(max_examples, shrink),
+    )
     replay_dir = harness.settings.replay_dir
 
     def check(session: WriteSession) -> None:
@@ -102,10 +116,8 @@ def run_stateful(
     try:
         with _quiet_reprs():
             run_state_machine_as_test(  # type: ignore[no-untyped-call]
-                machine_for(harness, version, check), settings=settings(**overrides)
+                machine_for(harness, version, check), settings=run_settings
             )
     except InvariantError as exc:
         return _failed(exc, 0, 0)
-    current = settings.default
-    examples = overrides.get("max_examples", current.max_examples if current else 0)
-    return Found(examples=int(examples))
+    return Found(examples=run_settings.max_examples)

@@ -22,7 +22,7 @@ from schema_kit.checks.scenario import tour_findings
 from schema_kit.db.harness import Harness
 from schema_kit.db.migrations import discover
 from schema_kit.errors import ConfigError, MigrationError
-from schema_kit.workload.profiles import STATEFUL_EXAMPLES
+from schema_kit.workload.profiles import hypothesis_settings
 
 __all__ = ["CheckResult", "Verification", "list_checks", "run_verification", "selected"]
 
@@ -131,6 +131,8 @@ def run_verification(
     """Run every check of ``registry`` (or the ``select``-ed ones); never raises for a failing
     one (the result says so).
 
+    ``profile`` is a schema_kit profile's short name (``ci``, ``dev``, ``thorough``): the
+    properties run with its settings whatever the process' current Hypothesis profile is.
     ``max_examples`` caps the Hypothesis examples below the profile's and ``shrink=False``
     reports the first failing example as found (tests use both to stay fast).
     """
@@ -171,14 +173,15 @@ def run_verification(
         for check in registry.properties():
             say(f"property: {check.name}")
             run = partial(run_batch_property, check, db, "head", settings.vector_dim,
-                          settings.replay_dir, max_examples, shrink)
+                          settings.replay_dir, max_examples, shrink,
+                          hypothesis_settings(profile), settings.sql_dir)
             _run(verification, f"{check.name} (property)", "property", check, run)
     finally:
         harness.scratch.drop(db.name)
     if registry.over_writes():
         say("property: stateful LightRAG workload")
-        runs = max_examples or STATEFUL_EXAMPLES.get(profile, 7)
-        run = partial(run_stateful, harness, "head", registry.over_writes(), runs, shrink)
+        run = partial(run_stateful, harness, "head", registry.over_writes(), max_examples,
+                      shrink, hypothesis_settings(profile, stateful=True))
         _run(verification, "stateful workload (property)", "property", None, run)
     verification.elapsed_s = time.perf_counter() - start
     return verification

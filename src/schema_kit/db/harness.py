@@ -24,11 +24,21 @@ class Harness:
         tag: str | None = None,
         progress: Callable[[str], None] | None = None,
         server: Server | None = None,
+        on_start: Callable[[], None] | None = None,
+        on_started: Callable[[str], None] | None = None,
     ) -> None:
-        """``server``: reuse a running server (another harness's) instead of starting one."""
+        """``server``: reuse a running server (another harness's) instead of starting one.
+
+        Nothing starts until ``server`` (or what needs it) is first used; ``on_start`` runs
+        just before this harness starts a server and ``on_started`` once it answers, with
+        ``describe()``: so a caller (the pytest plugin) does its part of the start, a signal
+        handler and a line naming the server, only in runs that start one.
+        """
         self.settings = settings
         self.tag = tag
         self.progress = progress
+        self._on_start = on_start
+        self._on_started = on_started
         self._stack = contextlib.ExitStack()
         self._server: Server | None = server
         self._scratch: ScratchDatabases | None = None
@@ -41,7 +51,10 @@ class Harness:
     def server(self) -> Server:
         if self._error is not None:
             raise self._error
+        started = self._server is None
         if self._server is None:
+            if self._on_start is not None:
+                self._on_start()
             try:
                 self._server = self._stack.enter_context(provision(self.settings))
             except SchemaKitError as exc:
@@ -52,6 +65,9 @@ class Harness:
             with connect(self._server.dsn, autocommit=True) as conn:
                 row = conn.execute("SHOW server_version").fetchone()
             self.server_version = row[0] if row else "?"
+        described = self.describe()
+        if started and self._on_started is not None and described is not None:
+            self._on_started(described)
         return self._server
 
     def describe(self) -> str | None:

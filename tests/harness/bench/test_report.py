@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from schema_kit import cli
 from schema_kit.bench.report import load_results, main, ratios
 from tests.harness.children import child_env
 
@@ -48,8 +49,8 @@ def bench_json(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "test_tiny.py").write_text(TINY_SUITE, encoding="utf-8")
     (root / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
     out = root / "out.json"
-    # Only pytest-benchmark is loaded: the tiny suite needs no PostgreSQL (schema_kit's
-    # plugin would start a server for its report header) and starts faster without the rest.
+    # Only pytest-benchmark is loaded: the tiny suite needs no other plugin and starts
+    # faster without the rest.
     subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "pytest_benchmark.plugin",
          "-p", "no:cacheprovider", "-c", str(root / "pytest.ini"), "--rootdir", str(root),
@@ -132,3 +133,36 @@ def test_unknown_option_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str
         main(["--bogus"])
     assert exc.value.code == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_without_matplotlib_the_plot_is_a_one_line_error_naming_the_extra(
+    bench_json: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # None in sys.modules makes `import matplotlib` fail, as where it is not installed.
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    md = tmp_path / "report.md"
+    assert cli.main(["bench-report", str(bench_json), "-o", str(md)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert "matplotlib" in err and "pip install 'schema-kit[bench]'" in err, err
+    assert "--no-plot" in err and not md.exists()
+    # The markdown alone needs no matplotlib.
+    assert cli.main(["bench-report", str(bench_json), "-o", str(md), "--no-plot"]) == 0
+    text = md.read_text(encoding="utf-8")
+    assert "| kb_chunks | small" in text and "![" not in text
+    assert not (tmp_path / "report.png").exists()
+
+
+def test_only_bench_report_imports_matplotlib() -> None:
+    """The commands (audit, migrate, status ... all behind schema_kit.cli) and the pytest
+    plugin run without the [bench] extra: importing them imports no matplotlib."""
+    code = (
+        "import sys\n"
+        "import schema_kit.cli, schema_kit.pytest_plugin, schema_kit.commands.audit\n"
+        "import schema_kit.commands.verify\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'matplotlib'))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=child_env(), timeout=120, check=True)
+    assert result.stdout.strip() == "[]", result.stdout
