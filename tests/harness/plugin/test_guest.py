@@ -153,7 +153,7 @@ def pytest_unconfigure(config):
         out.write(json.dumps(measured) + "\\n")
 """
 
-RUNS = 5  # timed runs per variant, interleaved
+RUNS = 3  # timed runs per variant, interleaved
 MAX_OVERHEAD_S = 0.3
 COARSE_S = 1.0
 
