@@ -5,8 +5,8 @@ Layout: ``<sql_dir>/migrations/<major.minor.patch>_<name>.up.sql`` with a matchi
 description (``-- ====`` decoration is skipped). Each step runs with its bookkeeping row (the
 harness's own table, ``schema_kit_migrations`` by default) in one transaction, statement by
 statement as ``psql -1 -f`` would, so a failure leaves both as before and names the file and
-line of the statement that failed. psql meta-commands (``\\echo``, ``\\set`` …) are refused
-when the chain is discovered: the server runs the scripts, not psql.
+line of the statement that failed. A script with psql meta-commands (``\\echo``, ``\\set`` …)
+is run by the real psql, in one transaction with its bookkeeping row.
 """
 
 from __future__ import annotations
@@ -27,9 +27,11 @@ from schema_kit.db.own_transactions import (
     OwnTransactionFailed,
     run_as_psql,
     transaction_control,
+    transaction_lines,
 )
+from schema_kit.db.psql import PsqlFailed, needs_psql, refuse_unsafe, run_psql, sql_only
 from schema_kit.db.sqlparams import DEFAULT_PARAMS, Params, render
-from schema_kit.db.sqlscript import Script, Statement, line_of, meta_commands
+from schema_kit.db.sqlscript import Script, Statement
 from schema_kit.errors import MigrationError
 
 __all__ = [
@@ -105,22 +107,6 @@ class Step:
 
 # Decoration around a description: ``-- ==== Title ====``, ``-- ---- Title``, ``-- ** x **``.
 _DECORATION = "-=*#~+ \t"
-# What to do instead of a psql meta-command, where there is something better than removing it.
-_META_REMEDY = {
-    "\\set": "write the value into the script (the migrator fills in only :vector_dim and "
-    ":'vector_suffix'); '\\set ON_ERROR_STOP' is not needed: the migrator always stops at "
-    "the first error",
-    "\\echo": "write it as SQL: DO $$ BEGIN RAISE NOTICE '…'; END $$;",
-    "\\i": "put the included file's SQL into the script (or into a migration of its own)",
-    "\\c": "the migrator runs every script in the database it migrates",
-    "\\gexec": "do it in SQL: a DO block that EXECUTEs each statement",
-}
-_META_ALIASES = {
-    "\\qecho": "\\echo", "\\warn": "\\echo", "\\ir": "\\i", "\\include": "\\i",
-    "\\include_relative": "\\i", "\\connect": "\\c", "\\gset": "\\gexec", "\\g": "\\gexec",
-}
-
-
 def _description(path: Path) -> str:
     """The first comment line with a letter in it, of the script's leading comments."""
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -131,17 +117,6 @@ def _description(path: Path) -> str:
         elif line.strip():
             break
     return path.name
-
-
-def _refuse_meta_commands(path: Path) -> None:
-    text = path.read_text(encoding="utf-8")
-    for meta in meta_commands(text):
-        command = meta.command.split(":")[0]
-        remedy = _META_REMEDY.get(_META_ALIASES.get(command, command), "do the same in SQL")
-        raise MigrationError(
-            f"{path}:{line_of(text, meta.offset)}: psql meta-command {command!r} is not SQL; "
-            f"schema_kit runs scripts through the server, not psql: remove it or {remedy}"
-        )
 
 
 def discover(sql_dir: Path) -> list[Migration]:
@@ -170,7 +145,7 @@ def discover(sql_dir: Path) -> list[Migration]:
     for version in sorted(found):
         name, pair = _pair(version, found[version], mig_dir)
         for path in (pair["up"], pair["down"]):
-            _refuse_meta_commands(path)
+            refuse_unsafe(path)
         migrations.append(Migration(version, name, _description(pair["up"]), pair["up"],
                                     pair["down"]))
     return migrations
@@ -208,7 +183,11 @@ def _pair(
 def apply_script(conn: psycopg.Connection[Any], path: Path, params: Params) -> None:
     """Run one SQL file (e.g. ``init-postgres.sql``) in one transaction, or, when it has
     BEGIN/COMMIT of its own, as psql runs it."""
-    _refuse_meta_commands(Path(path))
+    refuse_unsafe(Path(path))
+    if needs_psql(Path(path)):
+        conn.commit()
+        _with_psql(conn, Path(path), {**DEFAULT_PARAMS, **params}, f"{path}")
+        return
     script = Script.load(path, {**DEFAULT_PARAMS, **params})
     if transaction_control(script):
         conn.commit()
@@ -255,6 +234,31 @@ def _where(script: Script, statement: Statement, text: str, exc: psycopg.Error) 
         lines = _INLINE_LINE.findall(exc.diag.context or "")
         routine_line = int(lines[-1]) if lines else None  # the outermost: the DO itself
     return script.where(statement, int(position) if position else None, routine_line)
+
+
+def _with_psql(conn: psycopg.Connection[Any], path: Path, params: Params, what: str,
+               after: str | None = None) -> None:
+    """A script with psql meta-commands, run by psql: in one transaction (with ``after``, its
+    bookkeeping) unless it has BEGIN/COMMIT of its own, and then as psql runs it."""
+    own = transaction_lines(sql_only(path.read_text(encoding="utf-8")))
+    try:
+        if own:
+            run_psql(conn, path, params, single_transaction=False)
+            if after:
+                with conn.transaction():
+                    conn.execute(after.encode())
+        else:
+            run_psql(conn, path, params, single_transaction=True, after=after)
+    except PsqlFailed as failed:
+        kept = (f"{path} runs its own transactions (BEGIN/COMMIT at line "
+                f"{', '.join(map(str, own))}), so what psql committed before the failure "
+                "remains; undo that by hand (or restore the database), then run again"
+                if own else "psql ran it in one transaction: nothing of it was kept; fix the "
+                "script and run again")
+        raise MigrationError(
+            f"{what} failed at {failed.where} [{failed.sqlstate}] {failed.message} "
+            f"(run by psql: the script has psql meta-commands); {kept}"
+        ) from None
 
 
 def _run_one(conn: psycopg.Connection[Any], text: str) -> None:
@@ -454,8 +458,15 @@ class Migrator:
         path = migration.up_path if direction == "up" else migration.down_path
         if progress:
             progress(f"{direction} {migration.version} {migration.description}")
-        script = Script.load(path, self.params)
         start = time.perf_counter()
+        if needs_psql(path):
+            if progress:
+                progress(f"  {path.name} has psql meta-commands: run by psql")
+            self.conn.commit()
+            _with_psql(self.conn, path, self.params, f"{direction} {migration.version}",
+                       self._record_sql(migration, direction).as_string(self.conn))
+            return Step(migration, direction, time.perf_counter() - start)
+        script = Script.load(path, self.params)
         if transaction_control(script):
             if progress:
                 progress(f"  {path.name} has BEGIN/COMMIT of its own: run as psql runs it, "
@@ -488,18 +499,20 @@ class Migrator:
             ) from exc
         return Step(migration, direction, time.perf_counter() - start)
 
-    def _record(self, migration: Migration, direction: str, elapsed_ms: int) -> None:
+    def _record_sql(self, migration: Migration, direction: str,
+                    elapsed_ms: int | None = None) -> sql.Composed:
+        """The bookkeeping statement of one step, values as literals (psql runs it too)."""
+        version = sql.Literal(str(migration.version))
         if direction == "up":
-            self.conn.execute(
-                sql.SQL("INSERT INTO {} (version, description, checksum, execution_ms) "
-                        "VALUES (%s, %s, %s, %s)").format(self._table),
-                (str(migration.version), migration.description, migration.checksum, elapsed_ms),
-            )
-        else:
-            self.conn.execute(
-                sql.SQL("DELETE FROM {} WHERE version = %s").format(self._table),
-                (str(migration.version),),
-            )
+            return sql.SQL(
+                "INSERT INTO {} (version, description, checksum, execution_ms) "
+                "VALUES ({}, {}, {}, {})"
+            ).format(self._table, version, sql.Literal(migration.description),
+                     sql.Literal(migration.checksum), sql.Literal(elapsed_ms))
+        return sql.SQL("DELETE FROM {} WHERE version = {}").format(self._table, version)
+
+    def _record(self, migration: Migration, direction: str, elapsed_ms: int) -> None:
+        self.conn.execute(self._record_sql(migration, direction, elapsed_ms))
 
 
 def chain_bookkeeping(conn: psycopg.Connection[Any]) -> list[str] | None:

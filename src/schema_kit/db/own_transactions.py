@@ -16,9 +16,15 @@ from typing import Any
 import psycopg
 from psycopg.pq import TransactionStatus
 
-from schema_kit.db.sqlscript import Script, Statement
+from schema_kit.db.sqlscript import Script, Statement, line_of, split
 
-__all__ = ["OwnTransactionFailed", "Ran", "run_as_psql", "transaction_control"]
+__all__ = [
+    "OwnTransactionFailed",
+    "Ran",
+    "run_as_psql",
+    "transaction_control",
+    "transaction_lines",
+]
 
 # A statement that opens or ends a transaction block. BEGIN ATOMIC (a function body) never
 # starts a top-level statement; ROLLBACK TO (a savepoint) and 2PC's … PREPARED end nothing.
@@ -37,6 +43,11 @@ def _kind(text: str) -> str | None:
 def transaction_control(script: Script) -> list[int]:
     """The lines of the file where a statement begins or ends a transaction block."""
     return [script.line_at(s.start) for s in script.statements if _kind(script.text(s))]
+
+
+def transaction_lines(text: str) -> list[int]:
+    """The same for a text read as it is (no parameters rendered)."""
+    return [line_of(text, s.start) for s in split(text) if _kind(text[s.start:s.end])]
 
 
 @dataclass

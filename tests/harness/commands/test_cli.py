@@ -12,6 +12,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg.conninfo import conninfo_to_dict
 
 from schema_kit.cli import _COMMANDS, _HELP, _parser, _verify_settings, main
 from schema_kit.config import Settings
@@ -184,7 +185,9 @@ def test_status_exits_1_on_a_checksum_mismatch_or_an_unknown_version(
     assert [(m["version"], m["state"]) for m in status["migrations"]] == [
         ("1.0.0", "applied"), ("1.1.0", "pending")]
     assert status["migrations"][0]["description"] == "create things"
-    assert "password" not in status["database"] and status["unknown"] == []
+    secret = conninfo_to_dict(db.dsn).get("password")  # only the container backend has one
+    assert not secret or str(secret) not in status["database"]
+    assert status["unknown"] == []
 
     up = sql_dir / "migrations" / "1.0.0_things.up.sql"
     up.write_text(up.read_text() + "-- edited after it ran\n")

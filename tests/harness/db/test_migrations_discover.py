@@ -96,17 +96,9 @@ def test_up_and_down_named_differently_says_rename_not_duplicated(
     assert "rename one so both share the name" in message and "duplicated" not in message
 
 
-@pytest.mark.parametrize(
-    ("line", "command", "remedy"),
-    [
-        ("\\echo adding the label", "\\echo", "RAISE NOTICE"),
-        ("  \\set ON_ERROR_STOP on", "\\set", "always stops at the first error"),
-        ("\\i other.sql", "\\i", "included file's SQL"),
-        ("\\pset format aligned", "\\pset", "do the same in SQL"),
-    ],
-)
-def test_psql_meta_command_is_refused_with_file_and_line(
-    make_sql_dir: SqlDirFactory, line: str, command: str, remedy: str
+@pytest.mark.parametrize("line", ["\\c otherdb", "\\connect otherdb", "\\! rm -rf /tmp/x"])
+def test_a_meta_command_leaving_the_database_is_refused_with_file_and_line(
+    make_sql_dir: SqlDirFactory, line: str
 ) -> None:
     files = dict(TINY_CHAIN)
     files["1.1.0_label.down.sql"] = (
@@ -118,9 +110,7 @@ def test_psql_meta_command_is_refused_with_file_and_line(
         discover(sql_dir)
     message = str(info.value)
     assert message.startswith(f"{sql_dir / 'migrations' / '1.1.0_label.down.sql'}:4: ")
-    assert f"psql meta-command {command!r}" in message
-    assert "schema_kit runs scripts through the server, not psql: remove it or" in message
-    assert remedy in message
+    assert f"psql meta-command {line.split()[0]!r} runs" in message
 
 
 def test_split_follows_psql() -> None:
