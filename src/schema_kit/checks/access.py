@@ -71,6 +71,8 @@ def _detect(target: ChainTarget) -> Found:
     members = {("alice", "acme"): "viewer", ("bob", "acme"): "owner"}
     public = {"acme": False, "globex": True}
     with target.templates.database(target.version) as db, db.connect() as conn:
+        if (why := _no_helper(conn)) is not None:
+            return Found(skipped=why)
         try:
             conn.execute(
                 "INSERT INTO tenants (tenant_id, name, metadata) VALUES "
@@ -86,6 +88,18 @@ def _detect(target: ChainTarget) -> Found:
             return Found(rows=list(access_violations(conn, asks, members, public)), examples=1)
         finally:
             conn.rollback()
+
+
+def _no_helper(conn: psycopg.Connection[Any]) -> str | None:
+    row = conn.execute(
+        "SELECT to_regprocedure('has_tenant_access(varchar, varchar, varchar)') IS NULL, "
+        "to_regclass('user_tenant_memberships') IS NULL").fetchone()
+    conn.rollback()
+    if row and row[0]:
+        return "no has_tenant_access(varchar, varchar, varchar) in this chain"
+    if row and row[1]:
+        return "no user_tenant_memberships table in this chain"
+    return None
 
 
 ACCESS = Check(

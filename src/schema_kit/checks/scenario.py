@@ -54,10 +54,15 @@ def tour_findings(
         if not session.tables:
             why = "no table under the tenant contract at this version"
             return {c.name: Found(skipped=why) for c in checks}
+        for check in checks:
+            why = check.skip_when(conn) if check.skip_when is not None else None
+            if why:
+                found[check.name] = Found(skipped=why)
         try:
             for _step in tour(session):
                 target = session_target(session)
-                for check in (c for c in checks if not found[c.name].rows):
+                for check in (c for c in checks
+                              if not found[c.name].rows and not found[c.name].skipped):
                     start = time.perf_counter()
                     found[check.name].rows = check.run(target)
                     found[check.name].detail += time.perf_counter() - start

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+import psycopg
+
 from schema_kit.checks import REGISTRY, Check, Found, Registry, detect
 from schema_kit.checks.properties import run_batch_property, run_stateful
 from schema_kit.checks.registry import describe_rows
@@ -106,6 +108,10 @@ def _run(verification: Verification, name: str, kind: str, check: Check | None,
         found = run()
     except MigrationError as exc:
         found = Found(rows=[("migration failed", str(exc))], message=str(exc))
+    except psycopg.Error as exc:  # a chain the check's set-up does not fit: say so, go on
+        first = (exc.diag.message_primary or str(exc)).strip().splitlines()[0]
+        message = f"the check could not run on this chain: [{exc.sqlstate}] {first}"
+        found = Found(rows=[("could not run", message)], message=message)
     _record(verification, name, kind, check, found, time.perf_counter() - start)
     return found
 
