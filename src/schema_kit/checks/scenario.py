@@ -52,12 +52,12 @@ def tour_findings(
     with templates.database(version) as db, db.connect() as conn:
         session = WriteSession(conn, version, dim)
         if not session.tables:
-            why = "no table under the tenant contract at this version"
-            return {c.name: Found(skipped=why) for c in checks}
+            none = "no table under the tenant contract at this version"
+            return {c.name: Found(skipped=none) for c in checks}
         for check in checks:
-            why = check.skip_when(conn) if check.skip_when is not None else None
-            if why:
-                found[check.name] = Found(skipped=why)
+            reason = check.skip_when(conn) if check.skip_when is not None else None
+            if reason:
+                found[check.name] = Found(skipped=reason)
         try:
             for _step in tour(session):
                 target = session_target(session)
