@@ -129,6 +129,29 @@ def _record(verification: Verification, name: str, kind: str, check: Check | Non
     ))
 
 
+def _on_the_way(verification: Verification, harness: Harness, registry: Registry,
+                versions: Sequence[str], say: Callable[[str], None]) -> None:
+    """The data checks at every version below head, as the tour finds them: reported, never
+    failing verify (an old version may break the contract that head's fix restores)."""
+    for version in versions:
+        say(f"on the way: the data checks at {version}")
+        start = time.perf_counter()
+        tour = tour_findings(registry.data(), harness.templates, version,
+                             harness.settings.vector_dim)
+        broken = [n for n, f in tour.items() if f.rows]
+        # Before the tenant columns exist (1.0.0) every data check is skipped, saying why.
+        skipped = next(iter(tour.values())).skipped if all(
+            f.skipped for f in tour.values()) else ""
+        failure = "\n".join(
+            f"{name}: {describe_rows(registry[name], tour[name].rows, limit=3)}"
+            for name in broken)
+        verification.checks.append(CheckResult(
+            f"data checks at {version}", "on the way", not broken,
+            time.perf_counter() - start, 1, 0, failure, "",
+            "every data check holds after each step of the tour", skipped, gating=False,
+        ))
+
+
 def run_verification(
     harness: Harness, profile: str, say: Callable[[str], None] = lambda _: None,
     max_examples: int | None = None, shrink: bool = True, registry: Registry = REGISTRY,
@@ -174,6 +197,8 @@ def run_verification(
                      partial(detect, check, *chain_at))
         if found.detail is not None:
             verification.details[check.name] = found.detail
+    if registry.data():
+        _on_the_way(verification, harness, registry, [str(m.version) for m in chain[:-1]], say)
     db = harness.templates.clone("head", purpose="verify")
     try:
         for check in registry.properties():

@@ -15,6 +15,7 @@ from schema_kit.commands.reports import write_reports
 from schema_kit.commands.verify import run_verification
 from schema_kit.config import Settings
 from schema_kit.db.harness import Harness
+from schema_kit.db.migrations import discover
 from tests.harness.checks.corpus import CORPUS
 from tests.harness.children import child, child_tmpdir, containers, left_in, servers_under
 
@@ -41,14 +42,23 @@ def test_verify_holds_at_head_and_writes_three_reports(
     assert failed == []
     statuses = {c.name: c.status for c in verification.checks}
     assert statuses.pop("migration_safety") == "reported"  # 2.0.0 rewrites: a measurement
+    # On the way to head: 1.0.0 has no tenant columns; the seed's versions break the contract
+    # (reported, not failing), the fix holds.
+    below = [str(m.version) for m in discover(harness.settings.sql_dir)[:-1]]
+    on_the_way = {v: statuses.pop(f"data checks at {v}") for v in below}
+    assert on_the_way["1.0.0"] == "skipped" and on_the_way["3.1.0"] == "holds"
+    assert on_the_way["3.0.0"] == "reported"
+    seed = next(c for c in verification.checks if c.name == "data checks at 3.0.0")
+    assert "extraction:" in seed.failure and "'a:b:c'" in seed.failure
     assert set(statuses.values()) == {"holds"}
     assert verification.holds
     names = [c.name for c in verification.checks]
-    # Every registered check once on the chain, each property, the stateful workload.
+    # Every registered check once on the chain, the data checks at each version on the way,
+    # each property, the stateful workload.
     assert names == ["chain applies", *REGISTRY.names(),
+                     *(f"data checks at {v}" for v in below),
                      *(f"{c.name} (property)" for c in REGISTRY.properties()),
                      "stateful workload (property)"]
-    assert not any(c.skipped for c in verification.checks)
     assert any(s.version == "2.0.0" and s.flags for s in verification.safety)
     paths = write_reports(verification, tmp_path / "report")
     report = json.loads((tmp_path / "report" / "report.json").read_text())
