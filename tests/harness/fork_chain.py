@@ -30,17 +30,23 @@ TABLES = {
 }
 SEED_TENANTS = ("default", "demo")
 
-SETUP = """-- what the fork assumes of its server: its application role and uuid-ossp's generator
+def setup_script(role: str) -> str:
+    """A setup.sql as a team writes one: its application role (idempotent: roles are
+    cluster-wide, the script runs once per database) and uuid-ossp's generator."""
+    return f"""-- what the chain assumes of its server: a role to grant to, uuid-ossp's generator
 DO $$
 BEGIN
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'lightrag_app') THEN
-    CREATE ROLE lightrag_app NOLOGIN;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN
+    CREATE ROLE {role} NOLOGIN;
   END IF;
 END
 $$;
 CREATE OR REPLACE FUNCTION uuid_generate_v4() RETURNS uuid
   LANGUAGE sql AS 'SELECT gen_random_uuid()';
 """
+
+
+SETUP = setup_script("lightrag_app")
 
 
 def _base_up() -> str:

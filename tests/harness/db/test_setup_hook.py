@@ -11,6 +11,7 @@ from schema_kit.db.databases import Templates
 from schema_kit.db.harness import Harness
 from schema_kit.errors import MigrationError
 from tests.conftest import SqlDirFactory
+from tests.harness.fork_chain import setup_script
 
 CHAIN = {
     "1.0.0_docs.up.sql": (
@@ -20,17 +21,7 @@ CHAIN = {
     ),
     "1.0.0_docs.down.sql": "-- drop documents\nDROP TABLE docs;\n",
 }
-SETUP = """-- what the chain assumes: a role to grant to, and uuid-ossp's generator
-DO $$
-BEGIN
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'schema_kit_app') THEN
-    CREATE ROLE schema_kit_app NOLOGIN;
-  END IF;
-END
-$$;
-CREATE OR REPLACE FUNCTION uuid_generate_v4() RETURNS uuid
-  LANGUAGE sql AS 'SELECT gen_random_uuid()';
-"""
+SETUP = setup_script("schema_kit_app")
 
 
 def _templates(harness: Harness, sql_dir: Path) -> Templates:
