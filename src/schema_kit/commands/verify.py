@@ -197,7 +197,7 @@ def run_verification(
                      partial(detect, check, *chain_at))
         if found.detail is not None:
             verification.details[check.name] = found.detail
-    if registry.data():
+    if registry.data() and not select:  # a --check run is a focused look at head
         _on_the_way(verification, harness, registry, [str(m.version) for m in chain[:-1]], say)
     db = harness.templates.clone("head", purpose="verify")
     try:
