@@ -555,6 +555,8 @@ def _verify(args: argparse.Namespace) -> int:
     for check in verification.checks:
         mark = marks.get(check.status, check.status)
         console.print(f"  {check.name:<36} {mark}  {check.elapsed_s:6.2f} s", highlight=False)
+        if check.skipped:
+            console.print(f"    why: {check.skipped}", highlight=False, markup=False)
         if check.failed:
             console.print(f"    expected: {check.contract}" if check.contract else "",
                           highlight=False, markup=False)
