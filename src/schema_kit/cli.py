@@ -331,9 +331,10 @@ def _is_scratch(conn: psycopg.Connection[Any]) -> bool:
     return row is not None and row[0] == SCRATCH_COMMENT
 
 
-def _untracked(migrator: Migrator, dsn: str) -> str | None:
-    """Why a database built without schema_kit cannot be migrated yet, or None."""
-    tables = migrator.untracked_tables()
+def _untracked(migrator: Migrator, dsn: str, tables: list[str] | None = None) -> str | None:
+    """Why a database built without schema_kit cannot be migrated yet, or None (``tables``:
+    its untracked tables, when already read)."""
+    tables = migrator.untracked_tables() if tables is None else tables
     if not tables:
         return None
     shown = ", ".join(tables[:5]) + (", …" if len(tables) > 5 else "")
@@ -408,7 +409,7 @@ def _status(args: argparse.Namespace) -> int:
     with connect(settings.dsn) as conn:
         migrator = _migrator(conn, settings)
         tables = migrator.untracked_tables()
-        untracked = _untracked(migrator, settings.dsn) if tables else None
+        untracked = _untracked(migrator, settings.dsn, tables)
         own = chain_bookkeeping(conn)
         applied = {a.version: a for a in migrator.applied()}
     if untracked is not None:

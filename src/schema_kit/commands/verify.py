@@ -117,15 +117,17 @@ def _run(verification: Verification, name: str, kind: str, check: Check | None,
 
 
 def _record(verification: Verification, name: str, kind: str, check: Check | None,
-            found: Found, elapsed_s: float) -> None:
-    """The one way every result becomes a CheckResult."""
+            found: Found, elapsed_s: float, contract: str = "", gating: bool = True) -> None:
+    """The one way every result becomes a CheckResult (``contract``/``gating`` for a result
+    that is not one registered check's)."""
     failure = found.message
     if found.rows and not failure:
         failure = describe_rows(check, found.rows, limit=20) if check else str(found.rows[:20])
     verification.checks.append(CheckResult(
         name, kind, found.holds, elapsed_s, found.examples,
         found.checked_rows, failure if found.rows else "", found.replay,
-        check.contract if check else "", found.skipped, check.gating if check else True,
+        check.contract if check else contract, found.skipped,
+        check.gating if check else gating,
     ))
 
 
@@ -142,14 +144,15 @@ def _on_the_way(verification: Verification, harness: Harness, registry: Registry
         # Before the tenant columns exist (1.0.0) every data check is skipped, saying why.
         skipped = next(iter(tour.values())).skipped if all(
             f.skipped for f in tour.values()) else ""
-        failure = "\n".join(
-            f"{name}: {describe_rows(registry[name], tour[name].rows, limit=3)}"
-            for name in broken)
-        verification.checks.append(CheckResult(
-            f"data checks at {version}", "on the way", not broken,
-            time.perf_counter() - start, 1, 0, failure, "",
-            "every data check holds after each step of the tour", skipped, gating=False,
-        ))
+        found = Found(
+            rows=[(name, len(tour[name].rows)) for name in broken], examples=1,
+            message="\n".join(
+                f"{name}: {describe_rows(registry[name], tour[name].rows, limit=3)}"
+                for name in broken),
+            skipped=skipped)
+        _record(verification, f"data checks at {version}", "on the way", None, found,
+                time.perf_counter() - start,
+                "every data check holds after each step of the tour", gating=False)
 
 
 def run_verification(

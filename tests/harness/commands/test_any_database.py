@@ -13,8 +13,6 @@ import psycopg
 import pytest
 
 from schema_kit.cli import main
-from schema_kit.config import Settings
-from schema_kit.db import harness as harness_module
 from schema_kit.db.databases import Database
 from schema_kit.db.harness import Harness
 from schema_kit.db.migrations import apply_script, discover
@@ -53,16 +51,8 @@ def _build(kind: str, harness: Harness) -> Database:
 
 
 @pytest.fixture
-def databases(schema_kit_harness: Harness, monkeypatch: pytest.MonkeyPatch
+def databases(schema_kit_harness: Harness, reference_on_the_session_server: None
               ) -> Iterator[dict[str, Database]]:
-    class Reference:  # the session's server builds audit's reference catalogs
-        def __init__(self, settings: Settings) -> None:
-            self.templates = schema_kit_harness.templates
-
-        def close(self) -> None:
-            pass
-
-    monkeypatch.setattr(harness_module, "Harness", Reference)
     made = {kind: _build(kind, schema_kit_harness) for kind in KINDS}
     yield made
     for db in made.values():

@@ -15,9 +15,7 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 
 from schema_kit.cli import _COMMANDS, _HELP, _parser, _verify_settings, main
-from schema_kit.config import Settings
 from schema_kit.connect import redact
-from schema_kit.db import harness as harness_module
 from schema_kit.db.databases import Database
 from schema_kit.db.harness import Harness
 from tests.conftest import TINY_CHAIN, SqlDirFactory
@@ -62,21 +60,6 @@ def test_rollback_refuses_to_go_up(
     assert main(["rollback", "--dsn", db.dsn, "--to", "3.0.0"]) == 2
     err = capsys.readouterr().err
     assert "below the target; use migrate --to" in err and "Traceback" not in err
-
-
-def test_snapshot_and_diff_name_the_differing_objects(
-    schema_kit_db_factory: Factory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    old, new = schema_kit_db_factory("2.0.0"), schema_kit_db_factory("2.1.0")
-    left = tmp_path / "left.json"
-    assert main(["snapshot", "--dsn", old.dsn, "-o", str(left)]) == 0
-    assert "public.lightrag_doc_full.tenant_id" in json.loads(left.read_text())["columns"]
-    assert main(["diff", str(left), new.dsn]) == 1
-    out = capsys.readouterr().out
-    assert "+ trigger public.lightrag_doc_full." in out
-    assert "+ function public.sync_tenant_from_workspace()" in out
-    assert main(["diff", str(left), old.dsn]) == 0
-    assert "snapshots are equal" in capsys.readouterr().out
 
 
 def test_tampered_chain_is_exit_2_with_the_cause(
@@ -213,8 +196,10 @@ def test_diff_names_its_sides_by_file_and_dsn_and_speaks_json(
     old, new = schema_kit_db_factory("2.0.0"), schema_kit_db_factory("2.1.0")
     left = tmp_path / "before.json"
     assert main(["snapshot", "--dsn", old.dsn, "-o", str(left)]) == 0
+    assert "public.lightrag_doc_full.tenant_id" in json.loads(left.read_text())["columns"]
     assert main(["diff", str(left), new.dsn]) == 1
     out = capsys.readouterr().out
+    assert "+ trigger public.lightrag_doc_full." in out
     right = redact(new.dsn)
     assert f"--- {left}\n+++ {right}\n" in out
     assert f"+ function public.sync_tenant_from_workspace(): only in {right}" in out
@@ -230,20 +215,14 @@ def test_diff_names_its_sides_by_file_and_dsn_and_speaks_json(
     }
     assert main(["diff", str(left), old.dsn, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["differences"] == []
+    assert main(["diff", str(left), old.dsn]) == 0
+    assert "snapshots are equal" in capsys.readouterr().out
 
 
+@pytest.mark.usefixtures("reference_on_the_session_server")
 def test_audit_json(
-    schema_kit_harness: Harness, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    schema_kit_harness: Harness, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    class Reference:  # the session's harness as the reference server, not a new one
-        def __init__(self, settings: Settings) -> None:
-            self.templates = schema_kit_harness.templates
-
-        def close(self) -> None:
-            pass
-
-    monkeypatch.setattr(harness_module, "Harness", Reference)
     db = schema_kit_harness.templates.clone("3.0.0", purpose="audj")
     try:
         with db.connect() as conn:
