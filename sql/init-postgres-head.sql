@@ -1,5 +1,5 @@
--- Complete schema at version 3.2.0 in one script (same objects as the migration chain)
--- version: 3.2.0
+-- Complete schema at version 3.3.0 in one script (same objects as the migration chain)
+-- version: 3.3.0
 --
 -- Run with: psql -v vector_dim=1024 -v vector_suffix= -f init-postgres-head.sql
 -- (vector_suffix: LightRAG's <model>_<dim>d, e.g. text_embedding_3_large_3072d; empty keeps
@@ -246,39 +246,113 @@ CREATE INDEX idx_lightrag_full_entities_tenant_kb ON LIGHTRAG_FULL_ENTITIES (ten
 CREATE INDEX idx_lightrag_full_relations_tenant ON LIGHTRAG_FULL_RELATIONS (tenant_id);
 CREATE INDEX idx_lightrag_full_relations_tenant_kb ON LIGHTRAG_FULL_RELATIONS (tenant_id, kb_id);
 
--- Tenant / knowledge base auto-registration (2.1.0, 3.1.0): set-based, per statement, in
--- sorted key order (see 3.1.0), by two statement-level AFTER triggers per data table.
+-- Tenant / knowledge base auto-registration (2.1.0, 3.1.0, 3.3.0): two statement-level
+-- AFTER triggers per data table stage the keys a transaction writes; a deferred constraint
+-- trigger registers them at commit in one sorted pass (see 3.3.0).
+CREATE UNLOGGED TABLE tenant_registration_pending (
+    xact_id xid8 NOT NULL,
+    tenant_id VARCHAR(255) NOT NULL,
+    kb_id VARCHAR(255) NOT NULL,
+    CONSTRAINT tenant_registration_pending_pk PRIMARY KEY (xact_id, tenant_id, kb_id)
+);
+
+CREATE FUNCTION register_pending_tenants()
+RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_xact xid8 := pg_current_xact_id();
+BEGIN
+    -- As a deferred row-level constraint trigger on the data tables it fires at commit (or
+    -- SET CONSTRAINTS ... IMMEDIATE) once per written row: the first firing registers every
+    -- key the transaction staged, in one pass in one global order (tenants sorted, then
+    -- knowledge bases sorted), and clears them; the others find nothing staged. Two
+    -- committing transactions therefore take registry keys in the same order and wait for
+    -- one another instead of deadlocking, and ON CONFLICT DO NOTHING registers each key
+    -- once.
+    IF NOT EXISTS (SELECT 1 FROM tenant_registration_pending WHERE xact_id = v_xact) THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO tenants (tenant_id, name)
+    SELECT DISTINCT p.tenant_id, p.tenant_id
+    FROM tenant_registration_pending AS p
+    WHERE p.xact_id = v_xact
+    ORDER BY 1
+    ON CONFLICT DO NOTHING;
+    INSERT INTO knowledge_bases (tenant_id, kb_id, name)
+    SELECT p.tenant_id, p.kb_id, p.kb_id
+    FROM tenant_registration_pending AS p
+    WHERE p.xact_id = v_xact
+    ORDER BY 1, 2
+    ON CONFLICT DO NOTHING;
+    DELETE FROM tenant_registration_pending WHERE xact_id = v_xact;
+    RETURN NULL;
+END;
+$$;
+
+CREATE FUNCTION guard_registry_delete()
+RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_xact xid8 := pg_current_xact_id_if_assigned();
+    v_unregistered TEXT;
+BEGIN
+    -- BEFORE DELETE, per statement, on tenants and knowledge_bases. A key this transaction
+    -- staged but has not registered yet is not in the registry this DELETE reads (rows a
+    -- BEFORE trigger would insert are not visible to the statement that fired it), so the
+    -- DELETE could not take it and commit would register it anyway: refuse instead of
+    -- losing the operator's delete. Staged keys that are registered already are dropped from
+    -- the stage, so a tenant or kb deleted here does not come back at commit.
+    IF v_xact IS NULL THEN
+        RETURN NULL;
+    END IF;
+    SELECT string_agg(format('%s:%s', p.tenant_id, p.kb_id), ', ' ORDER BY p.tenant_id, p.kb_id)
+    INTO v_unregistered
+    FROM tenant_registration_pending AS p
+    WHERE p.xact_id = v_xact
+      AND NOT EXISTS (
+          SELECT 1 FROM knowledge_bases AS kb
+          WHERE kb.tenant_id = p.tenant_id AND kb.kb_id = p.kb_id
+      );
+    IF v_unregistered IS NOT NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format(
+                'cannot delete from %I: this transaction wrote into %s, which are registered '
+                'only at commit', TG_TABLE_NAME, v_unregistered),
+            HINT = 'COMMIT (or SET CONSTRAINTS ALL IMMEDIATE) before deleting from the '
+                   'registry, or delete before writing.';
+    END IF;
+    DELETE FROM tenant_registration_pending WHERE xact_id = v_xact;
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER trg_tenants_guard_delete
+    BEFORE DELETE ON tenants
+    FOR EACH STATEMENT EXECUTE FUNCTION guard_registry_delete();
+
+CREATE TRIGGER trg_knowledge_bases_guard_delete
+    BEFORE DELETE ON knowledge_bases
+    FOR EACH STATEMENT EXECUTE FUNCTION guard_registry_delete();
+
 CREATE FUNCTION sync_tenant_from_workspace()
 RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 BEGIN
-    -- Statement-level AFTER trigger, AFTER INSERT or AFTER UPDATE, with the rows the
-    -- statement inserted or updated in the transition table new_rows. In an AFTER trigger
-    -- the STORED generated columns are computed, so tenant_id / kb_id are read as stored
-    -- (tenant = the text before the first ':', kb = everything after it).
-    --
-    -- Each tenant and knowledge base is registered once per statement, in sorted order:
-    -- every writer then takes the registry's keys in the same order, so concurrent
-    -- writers of the same new tenants wait for one another instead of deadlocking, and
-    -- ON CONFLICT DO NOTHING makes exactly one of them register each key.
-    --
-    -- A row without a non-empty tenant and kb registers nothing (the
-    -- <table>_workspace_format CHECK has refused such a row before this trigger runs).
-    INSERT INTO tenants (tenant_id, name)
-    SELECT DISTINCT r.tenant_id, r.tenant_id
+    -- Statement-level AFTER INSERT / AFTER UPDATE trigger: stages the distinct (tenant, kb)
+    -- of the statement's rows (transition table new_rows, generated columns computed) for
+    -- this transaction. Nothing is registered here, so no registry key is held between
+    -- statements; register_pending_tenants() registers them all at commit. Every key is
+    -- staged, registered or not: one that another session deletes meanwhile is registered
+    -- again at commit instead of the commit failing on the foreign key.
+    INSERT INTO tenant_registration_pending (xact_id, tenant_id, kb_id)
+    SELECT DISTINCT pg_current_xact_id(), r.tenant_id, r.kb_id
     FROM new_rows AS r
     WHERE r.tenant_id <> '' AND r.kb_id <> ''
-    ORDER BY 1
     ON CONFLICT DO NOTHING;
-
-    INSERT INTO knowledge_bases (tenant_id, kb_id, name)
-    SELECT DISTINCT r.tenant_id, r.kb_id, r.kb_id
-    FROM new_rows AS r
-    WHERE r.tenant_id <> '' AND r.kb_id <> ''
-    ORDER BY 1, 2
-    ON CONFLICT DO NOTHING;
-
     RETURN NULL;
 END;
 $$;
@@ -372,6 +446,51 @@ CREATE TRIGGER trg_lightrag_full_relations_register_update
     AFTER UPDATE ON LIGHTRAG_FULL_RELATIONS
     REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION sync_tenant_from_workspace();
+
+CREATE CONSTRAINT TRIGGER "Commit_lightrag_doc_full_register"
+    AFTER INSERT OR UPDATE ON LIGHTRAG_DOC_FULL
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION register_pending_tenants();
+
+CREATE CONSTRAINT TRIGGER "Commit_lightrag_doc_chunks_register"
+    AFTER INSERT OR UPDATE ON LIGHTRAG_DOC_CHUNKS
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION register_pending_tenants();
+
+CREATE CONSTRAINT TRIGGER "Commit_lightrag_vdb_chunks_register"
+    AFTER INSERT OR UPDATE ON LIGHTRAG_VDB_CHUNKS
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION register_pending_tenants();
+
+CREATE CONSTRAINT TRIGGER "Commit_lightrag_vdb_entity_register"
+    AFTER INSERT OR UPDATE ON LIGHTRAG_VDB_ENTITY
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION register_pending_tenants();
+
+CREATE CONSTRAINT TRIGGER "Commit_lightrag_vdb_relation_register"
+    AFTER INSERT OR UPDATE ON LIGHTRAG_VDB_RELATION
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION register_pending_tenants();
+
+CREATE CONSTRAINT TRIGGER "Commit_lightrag_llm_cache_register"
+    AFTER INSERT OR UPDATE ON LIGHTRAG_LLM_CACHE
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION register_pending_tenants();
+
+CREATE CONSTRAINT TRIGGER "Commit_lightrag_doc_status_register"
+    AFTER INSERT OR UPDATE ON LIGHTRAG_DOC_STATUS
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION register_pending_tenants();
+
+CREATE CONSTRAINT TRIGGER "Commit_lightrag_full_entities_register"
+    AFTER INSERT OR UPDATE ON LIGHTRAG_FULL_ENTITIES
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION register_pending_tenants();
+
+CREATE CONSTRAINT TRIGGER "Commit_lightrag_full_relations_register"
+    AFTER INSERT OR UPDATE ON LIGHTRAG_FULL_RELATIONS
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION register_pending_tenants();
 
 -- RBAC (2.2.0, 3.1.0).
 CREATE TABLE user_tenant_memberships (
@@ -522,6 +641,10 @@ BEGIN
         'REFERENCES knowledge_bases (tenant_id, kb_id) ON DELETE CASCADE '
         'DEFERRABLE INITIALLY DEFERRED',
         p_table, tenant_object_name('%s_kb_fk', p_table));
+    EXECUTE format(
+        'CREATE CONSTRAINT TRIGGER %I AFTER INSERT OR UPDATE ON %I '
+        'DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION register_pending_tenants()',
+        tenant_object_name('Commit_%s_register', p_table), p_table);
 END;
 $$;
 
@@ -589,7 +712,8 @@ BEGIN
                            tenant_object_name(v_pattern, p_new));
         END IF;
     END LOOP;
-    FOREACH v_pattern IN ARRAY ARRAY['trg_%s_register_insert', 'trg_%s_register_update'] LOOP
+    FOREACH v_pattern IN ARRAY ARRAY['trg_%s_register_insert', 'trg_%s_register_update',
+                                     'Commit_%s_register'] LOOP
         EXECUTE format('ALTER TRIGGER %I ON %I RENAME TO %I',
                        tenant_object_name(v_pattern, p_old), p_new,
                        tenant_object_name(v_pattern, p_new));
@@ -665,7 +789,7 @@ BEGIN
     WHERE coalesce(o.schema_name, current_schema()) = current_schema()
       AND ((o.object_type = 'table column' AND o.object_identity ~ '\.(tenant_id|kb_id)$')
            OR (o.object_type = 'trigger'
-               AND o.object_identity ~ '^trg_.*_register_(insert|update) on ')
+               AND o.object_identity ~ '^(trg_.*_register_(insert|update)|"Commit_.*_register") on ')
            OR (o.object_type = 'table constraint'
                AND o.object_identity ~ '_(workspace_format|kb_fk) on '));
     IF v_objects IS NOT NULL THEN
@@ -719,4 +843,5 @@ INSERT INTO schema_kit_migrations (version, description, checksum) VALUES
     ('2.2.0', 'Create user_tenant_memberships', NULL),
     ('3.0.0', 'Drop unused tables', NULL),
     ('3.1.0', 'Enforce the tenant contract', NULL),
-    ('3.2.0', 'Tenant contract on every table LightRAG writes', NULL);
+    ('3.2.0', 'Tenant contract on every table LightRAG writes', NULL),
+    ('3.3.0', 'Register tenants and knowledge bases at commit, in one sorted pass', NULL);

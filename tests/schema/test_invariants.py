@@ -22,6 +22,7 @@ from schema_kit.db.databases import Database
 from schema_kit.db.harness import Harness
 from schema_kit.db.migrations import Migrator, discover
 from schema_kit.workload import profiles
+from schema_kit.workload.oracle import Partition
 from schema_kit.workload.session import WriteSession, reset
 from schema_kit.workload.stateful import machine_for
 from schema_kit.workload.strategies import Batch, batches
@@ -198,10 +199,35 @@ def test_deleted_tenant_takes_its_rows_and_does_not_come_back_alone(
     session = _session(conn, db_at)
     try:
         session.write(_edge("acme:kb1", "globex:main"))
+        session.settle()  # at head registration waits for commit; see the test below
         session.delete_tenant(DeleteTenant("acme"))
         _holds(session, "registration", "isolation")
         session.write(Batch((Row("lightrag_doc_full", "acme:kb2", "new", "x"),)))
         _holds(session, "registration", "isolation")
+    finally:
+        conn.rollback()
+
+
+@pytest.mark.parametrize("db_at", ["head"], indirect=True)
+def test_registry_delete_is_refused_while_the_transactions_keys_await_commit(
+    conn: psycopg.Connection[Any], db_at: Database
+) -> None:
+    # A DELETE cannot see keys registered by its own BEFORE trigger, so commit would bring
+    # the deleted tenant back: the contract refuses the delete instead, naming the keys.
+    session = _session(conn, db_at)
+    try:
+        session.write(_edge("acme:kb1"))
+        assert session.unregistered() == {Partition("acme", "kb1")}
+        refused = session.delete_tenant(DeleteTenant("acme"))
+        assert refused.error is not None and refused.error.startswith("55000")
+        assert "acme:kb1" in refused.error
+        assert not session.refusals  # the model expected the refusal
+        session.settle()
+        assert not session.unregistered()
+        assert session.delete_tenant(DeleteTenant("acme")).error is None
+        _holds(session)
+        left = conn.execute("SELECT count(*) FROM tenants WHERE tenant_id = 'acme'").fetchone()
+        assert left == (0,)
     finally:
         conn.rollback()
 

@@ -27,7 +27,7 @@ from schema_kit.workload.tables import (
 pytestmark = pytest.mark.our_chain
 
 SEED = ["1.0.0", "2.0.0", "2.1.0", "2.2.0", "3.0.0"]
-CHAIN = [*SEED, "3.1.0", "3.2.0"]
+CHAIN = [*SEED, "3.1.0", "3.2.0", "3.3.0"]
 Factory = Callable[..., Database]
 SQL_DIR = default_sql_dir()
 INIT_SCRIPTS = sorted(p.name for p in SQL_DIR.glob("init-postgres*.sql"))

@@ -19,7 +19,9 @@ __all__ = ["assert_invariants_hold", "session_target", "violations_in"]
 
 
 def session_target(session: WriteSession) -> DataTarget:
-    """The database behind ``session`` as its checks see it: tables, model, what was sent."""
+    """The database behind ``session`` as its checks see it: tables, model, what was sent,
+    with what COMMIT would run already run (``WriteSession.settle``)."""
+    session.settle()
     return DataTarget(
         session.conn, session.tables, session.model, frozenset(session.sent),
         tuple(session.refusals),

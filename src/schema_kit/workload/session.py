@@ -41,11 +41,23 @@ class WriteSession:
     # The sql dir whose chain migrated the database: a replay script names it.
     sql_dir: Path | None = None
     _committed: Model = field(init=False)
+    # The chain's constraints (and constraint triggers) checked at commit by default.
+    _deferred: tuple[str, ...] = field(init=False, default=())
+    # Registration at commit (3.3.0): the registry as of the last COMMIT or settle(); keys the
+    # model holds beyond it are staged, and a registry delete is refused while any are.
+    _staging: bool = field(init=False, default=False)
+    _registered: Model = field(init=False)
 
     def __post_init__(self) -> None:
         self.recorder = Recorder(self.conn)
         idle = self.conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
         contract_tables = tenant_tables(self.conn)
+        self._deferred = tuple(str(r[0]) for r in self.conn.execute(
+            "SELECT DISTINCT conname FROM pg_constraint WHERE condeferrable AND condeferred "
+            "AND connamespace = current_schema()::regnamespace ORDER BY 1"))
+        staging = self.conn.execute(
+            "SELECT to_regclass('tenant_registration_pending') IS NOT NULL").fetchone()
+        self._staging = bool(staging and staging[0])
         if not self.tables:
             self.tables = contract_tables or DATA_TABLES
         if self.baseline:
@@ -54,6 +66,7 @@ class WriteSession:
         if idle:  # leave the connection as found; never end a caller's transaction
             self.conn.rollback()
         self._committed = self.model.copy()
+        self._registered = self._committed
 
     def _expect(self, accepted: bool, outcome: Outcome, what: str) -> Outcome:
         if accepted and outcome.error is not None:
@@ -85,11 +98,44 @@ class WriteSession:
             self.model.delete(op.table, op.workspace, op.ids)
         return self._expect(True, outcome, f"delete from {op.table}")
 
+    def unregistered(self) -> set[Partition]:
+        """The (tenant, kb) keys this transaction wrote that wait for commit to register."""
+        if not self._staging:
+            return set()
+        return self.model.kbs - self._registered.kbs
+
     def delete_tenant(self, op: DeleteTenant) -> Outcome:
+        accepted = not self.unregistered()
         outcome = self.recorder.run(op)
         if outcome.error is None:
             self.model.delete_tenant(op.tenant_id)
-        return self._expect(True, outcome, f"delete tenant {op.tenant_id!r}")
+        return self._expect(accepted, outcome, f"delete tenant {op.tenant_id!r}")
+
+    def settle(self) -> None:
+        """Run now what COMMIT would run (deferred constraint triggers: registration at
+        commit, deferred foreign keys), so the checks judge the state a commit would leave
+        without committing; what was deferred stays deferred for later statements.
+
+        A refusal here is a refusal at COMMIT: recorded (the acceptance check reports it) and
+        undone to the savepoint, so the transaction stays usable for the checks.
+        """
+        if not self._deferred:
+            return
+        names = sql.SQL(", ").join(map(sql.Identifier, self._deferred))
+        self.conn.execute("SAVEPOINT schema_kit_settle")
+        try:
+            self.conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            self.recorder.mark("SET CONSTRAINTS ALL IMMEDIATE; -- what COMMIT would check")
+            self._registered = self.model.copy()
+        except psycopg.Error as exc:
+            self.conn.execute("ROLLBACK TO SAVEPOINT schema_kit_settle")
+            self.recorder.mark(
+                f"SET CONSTRAINTS ALL IMMEDIATE; -- refused when recorded: {exc.sqlstate}")
+            self.refusals.append(f"COMMIT: {exc.sqlstate}: {exc.diag.message_primary}")
+        deferred = sql.SQL("SET CONSTRAINTS {} DEFERRED").format(names)
+        self.conn.execute(deferred)
+        self.recorder.mark(deferred.as_string(self.conn) + ";")
+        self.conn.execute("RELEASE SAVEPOINT schema_kit_settle")
 
     def commit(self) -> None:
         """COMMIT; a refused commit (e.g. a deferred constraint) rolls the model back too."""
@@ -101,11 +147,13 @@ class WriteSession:
             self.recorder.mark(f"COMMIT; -- refused when recorded: {exc.sqlstate}")
             self.refusals.append(f"COMMIT: {exc.sqlstate}: {exc.diag.message_primary}")
             self.model = self._committed.copy()
+        self._registered = self._committed
 
     def rollback(self) -> None:
         self.conn.rollback()
         self.recorder.mark("ROLLBACK")
         self.model = self._committed.copy()
+        self._registered = self._committed
 
     def checked_rows(self) -> int:
         return len(self.model.rows)

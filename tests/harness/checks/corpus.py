@@ -16,6 +16,8 @@ from schema_kit.config import default_sql_dir
 
 UP = "migrations/3.1.0_tenant_contract.up.sql"
 DOWN = "migrations/3.1.0_tenant_contract.down.sql"
+# Registration at commit (3.3.0) replaces 3.1.0's per-statement registration.
+REGISTER = "migrations/3.3.0_commit_time_registration.up.sql"
 INIT_HEAD = "init-postgres-head.sql"
 
 
@@ -44,8 +46,8 @@ CORPUS = (
            ("registered", "registration")),
     Mutant("trigger_fires_only_on_insert", UP,
            r"CREATE TRIGGER trg_lightrag_doc_full_register_update[^;]*;", "", ("registration",)),
-    Mutant("kb_never_registered", UP,
-           r"INSERT INTO knowledge_bases \(tenant_id, kb_id, name\)\s+SELECT DISTINCT[^;]*;",
+    Mutant("kb_never_registered", REGISTER,
+           r"INSERT INTO knowledge_bases \(tenant_id, kb_id, name\)\s+SELECT p\.[^;]*;",
            "", ("registration",)),
     Mutant("no_cascade_on_tenant_delete", UP,
            r"ON DELETE CASCADE(\s+DEFERRABLE INITIALLY DEFERRED)", r"\1", ("registration",)),
@@ -54,7 +56,7 @@ CORPUS = (
     Mutant("kb_cut_at_the_second_colon", UP,
            r"substr\(workspace, strpos\(workspace, ':'\) \+ 1\)", "split_part(workspace, ':', 2)",
            ("partitions_disjoint", "isolation")),
-    Mutant("missing_on_conflict", UP,
+    Mutant("missing_on_conflict", REGISTER,
            r"ORDER BY 1\s+ON CONFLICT DO NOTHING;", "ORDER BY 1;", ("acceptance",)),
     Mutant("format_check_dropped", UP,
            r",\s+ADD CONSTRAINT lightrag_doc_full_workspace_format\s+CHECK \([^\n]*\);", ";",

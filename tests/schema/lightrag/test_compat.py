@@ -96,8 +96,8 @@ def test_empty_plain_vector_tables_are_never_dropped_by_lightrag(
     with db.connect() as conn:
         contract = _contract(conn)
     for table in PLAIN:
-        assert contract[table] == [f"trg_{table}_register_insert", f"trg_{table}_register_update",
-                                   "tenant_id", "kb_id"], table
+        assert contract[table] == [f"Commit_{table}_register", f"trg_{table}_register_insert",
+                                   f"trg_{table}_register_update", "tenant_id", "kb_id"], table
 
 
 def test_plain_vector_tables_with_rows_stay_whole_when_lightrag_cannot_copy_them(
@@ -141,5 +141,5 @@ def test_a_table_lightrag_creates_later_comes_under_the_contract(
         assert set(written) == set(tenant_tables(conn))
         for table in created:
             assert written[table], table
-            assert len(contract[table]) == 4, contract[table]
+            assert len(contract[table]) == 5, contract[table]
         check_invariants(conn, WORKSPACES)
