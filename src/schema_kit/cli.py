@@ -1,12 +1,13 @@
-"""``schema-kit``: migrate, rollback, status, snapshot, diff, verify, audit, build-image.
+"""``schema-kit``: migrate, rollback, status, snapshot, diff, verify, audit, lint, build-image.
 
 The flags of the options (``--dsn``, ``--backend`` …) are generated from ``config.OPTIONS``,
 each subcommand naming the ones it takes, so they share the names, help and choices of the
 pytest ini keys, pytest flags and env vars.
 
 Exit codes: 0 success, 1 a difference or failed check was found, 2 bad input or environment
-(a one-line error naming the cause and the remedy; never a traceback). ``status``, ``audit``
-and ``diff`` take ``--json`` (the same result, machine-readable, on stdout; same exit codes).
+(a one-line error naming the cause and the remedy; never a traceback). ``status``, ``audit``,
+``diff`` and ``lint`` take ``--json`` (the same result, machine-readable, on stdout; same
+exit codes).
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class _Use:
 
 _TARGET = _Use("dsn", "the database to work on")
 _MIGRATION = ("sql_dir", "vector_dim", "vector_suffix", "migrations_table")
+_LINT = ("squawk", "squawk_config")
 # The options each subcommand takes (the rest of its arguments are its own, below).
 _OPTIONS: dict[str, tuple[str | _Use, ...]] = {
     "migrate": (_TARGET, *_MIGRATION),
@@ -67,12 +69,13 @@ _OPTIONS: dict[str, tuple[str | _Use, ...]] = {
         _Use("replay_dir", default="<--report dir>/replays"),
         # verify is the release job: its own default is the thorough profile.
         _Use("hypothesis_profile", "Hypothesis profile of verify's properties",
-             default="thorough", alias="--profile"),
+             default="thorough", alias="--profile"), *_LINT,
     ),
     "audit": (
         _TARGET, _Use("backend", "where the reference catalog is built"), "image", *_MIGRATION,
         "db_prefix",
     ),
+    "lint": ("sql_dir", "vector_dim", "vector_suffix", *_LINT),
 }
 
 
@@ -169,8 +172,9 @@ _HELP: dict[str, _Help] = {
         "provision a server and check every invariant of the chain",
         "Provision a PostgreSQL server, apply the chain and run every registered check the way "
         "pytest runs it (with the thorough profile by default): each check on the chain at "
-        "head, a Hypothesis property per invariant, the stateful workload. Writes report.md, "
-        "junit.xml, report.json and the replay script of each failure "
+        "head, a Hypothesis property per invariant, the stateful workload; and where "
+        "squawk's lint and the measured locks disagree (skipped without squawk). Writes "
+        "report.md, junit.xml, report.json and the replay script of each failure "
         "(<check>-<version>.sql, in <report dir>/replays unless --replay-dir says otherwise).",
         ("schema-kit verify",
          "schema-kit verify --check isolation --check registration --profile dev",
@@ -187,6 +191,20 @@ _HELP: dict[str, _Help] = {
         ("schema-kit audit --dsn \"$DSN\"",
          "schema-kit audit --dsn \"$DSN\" --backend embedded --json > audit.json"),
         ("0  no findings", "1  findings (each named by its check)", _BAD_INPUT),
+    ),
+    "lint": _Help(
+        "squawk over the chain's scripts (exit 1 on findings)",
+        "Run squawk, a migration linter, over every up and down script of the sql dir, each "
+        "rendered with the psql parameters (--vector-dim, --vector-suffix) as the migrator "
+        "runs it, and print each finding at the script's own file:line with its rule and "
+        "message, per migration. The rules are schema_kit's (commands/squawk.toml: lock, "
+        "rewrite, index-build and data-loss rules for PostgreSQL 16; LightRAG's column types "
+        "exempt) unless --squawk-config names a team's own. Needs squawk: "
+        "pip install 'schema-kit[lint]'. No server is started.",
+        ("schema-kit lint",
+         "schema-kit lint --sql-dir ./sql --squawk-config .squawk.toml --json > lint.json"),
+        ("0  no findings", "1  findings (each at its file:line, with its squawk rule)",
+         _BAD_INPUT + " (also: squawk not installed)"),
     ),
     "bench-report": _Help(
         "markdown ratio table + PNG plot from pytest-benchmark JSON",
@@ -277,6 +295,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="run only this registered check (repeatable; see --list)")
     p = _add_command(sub, "audit")
     _add_options(p, "audit")
+    _add_json(p)
+    p = _add_command(sub, "lint")
+    _add_options(p, "lint")
     _add_json(p)
     # It parses its own arguments (main hands them over before this parser runs).
     _add_command(sub, "bench-report", add_help=False)
@@ -600,6 +621,14 @@ def _audit(args: argparse.Namespace) -> int:
     return 0 if result.clean else 1
 
 
+def _lint(args: argparse.Namespace) -> int:
+    from schema_kit.commands.lint import run_lint, to_json, to_text
+
+    result = run_lint(_settings(args))
+    print(to_json(result) if args.json else to_text(result))
+    return 0 if result.clean else 1
+
+
 def _build_image(args: argparse.Namespace) -> int:
     from schema_kit.provision.image import build_local_image
 
@@ -615,6 +644,7 @@ _COMMANDS = {
     "diff": _diff,
     "verify": _verify,
     "audit": _audit,
+    "lint": _lint,
     "build-image": _build_image,
 }
 

@@ -69,6 +69,10 @@ def _path(name: str, raw: str) -> Path:
     return Path(raw).expanduser().resolve()
 
 
+def _path_or_none(name: str, raw: str) -> Path | None:
+    return _path(name, raw) if raw else None
+
+
 @dataclass(frozen=True)
 class Option:
     """One setting. ``default`` is written as in an ini file or env var ("" = none);
@@ -127,6 +131,10 @@ OPTIONS: tuple[Option, ...] = (
            "chain's schema_migrations)", DEFAULT_MIGRATIONS_TABLE),
     Option("hypothesis_profile", "schema_kit's Hypothesis profile for its own properties "
            "(never the run's current profile)", "ci", choices=HYPOTHESIS_PROFILES),
+    Option("squawk", "the squawk executable lint runs: a name looked up on PATH (then next to "
+           "this Python's scripts) or a path", "squawk"),
+    Option("squawk_config", "squawk config file for lint, e.g. a team's .squawk.toml (none: "
+           "schema_kit's own, commands/squawk.toml)", "", _path_or_none),
 )
 _BY_NAME = {o.name: o for o in OPTIONS}
 
@@ -161,6 +169,8 @@ class Settings:
     replay_dir: Path = dataclasses.field(default_factory=_default("replay_dir"))
     migrations_table: str = dataclasses.field(default_factory=_default("migrations_table"))
     hypothesis_profile: str = dataclasses.field(default_factory=_default("hypothesis_profile"))
+    squawk: str = dataclasses.field(default_factory=_default("squawk"))
+    squawk_config: Path | None = dataclasses.field(default_factory=_default("squawk_config"))
 
     def __post_init__(self) -> None:
         for spec in OPTIONS:

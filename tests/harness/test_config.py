@@ -45,6 +45,8 @@ def _samples(tmp_path: Path) -> dict[str, tuple[str, object]]:
         "replay_dir": (str(replays), replays.resolve()),
         "migrations_table": ("ops.applied", "ops.applied"),
         "hypothesis_profile": ("dev", "dev"),
+        "squawk": ("/opt/squawk/bin/squawk", "/opt/squawk/bin/squawk"),
+        "squawk_config": (str(tmp_path / "team.toml"), (tmp_path / "team.toml").resolve()),
     }
 
 

@@ -77,6 +77,9 @@ class LockHeld:
     observed_s: float  # polls that saw any lock on the relation, times the interval
     # Made by this migration: no other session can see it before commit, so harmless.
     created: bool = False
+    # The table the lock bears on: the relation itself for a table, the indexed table for an
+    # index, "" for a sequence (so a lock can be compared per table with squawk's findings).
+    table: str = ""
 
 
 @dataclass(frozen=True)
@@ -198,7 +201,8 @@ class _LockMonitor:
         span = len(self.times) - 1
         return (self.times[-1] - self.times[0]) / span if span > 0 else self.interval_s
 
-    def locks(self, names: dict[int, str], existed: set[int]) -> tuple[LockHeld, ...]:
+    def locks(self, names: dict[int, str], existed: set[int],
+              tables: dict[int, str]) -> tuple[LockHeld, ...]:
         period, found = self.period(), []
         for oid, modes in self.seen.items():
             if oid not in names:  # a catalog, or created and dropped in the same transaction
@@ -208,7 +212,7 @@ class _LockMonitor:
             polls = len({t for ts in modes.values() for t in ts})
             held = times[-1] - times[0] + period
             found.append(LockHeld(names[oid], mode, round(held, 4), round(polls * period, 4),
-                                  oid not in existed))
+                                  oid not in existed, tables.get(oid, "")))
         found.sort(key=lambda f: (f.created, -_RANK.get(f.mode, -1), f.relation))
         return tuple(replace(f, mode=_SQL_MODE.get(f.mode, f.mode)) for f in found)
 
@@ -260,7 +264,8 @@ def _measure(conn: psycopg.Connection[Any], migrator: Migrator, migration: Migra
     # The migrator's bookkeeping is locked partly outside the migration.
     bookkeeping = migrator.table.split(".")[-1]
     names = {o: r.name for o, r in (before | after).items() if r.table != bookkeeping}
-    locks = monitor.locks(names, set(before))
+    tables = {o: r.table for o, r in (before | after).items() if r.kind != "S"}
+    locks = monitor.locks(names, set(before), tables)
     elapsed = sum(s.elapsed_s for s in steps) - monitor.gate_s
     return MigrationSafety(str(migration.version), migration.description, round(elapsed, 4),
                            rewritten, locks, indexes, _flags(locks, rewritten, indexes),

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from schema_kit.checks.safety import to_markdown
+from schema_kit.commands import lint_locks
 from schema_kit.commands.verify import Verification
 
 __all__ = ["write_reports"]
@@ -29,6 +30,8 @@ def _json(verification: Verification) -> str:
         "elapsed_s": round(verification.elapsed_s, 2),
         "checks": [dataclasses.asdict(c) for c in verification.checks],
         "migration_safety": _safety_dicts(verification),
+        # None when lint did not run (no safety measurement, or squawk missing: see checks).
+        "lint": verification.lint.to_dict() if verification.lint else None,
     }
     return json.dumps(payload, indent=2, default=str)
 
@@ -85,6 +88,8 @@ def _markdown(verification: Verification) -> str:
     if verification.safety:
         lines += ["", "## Migration safety (measured while each up migration ran on data)", ""]
         lines.append(to_markdown(verification.safety))
+    if verification.lint:
+        lines += ["", "## Lint vs measured locks", "", lint_locks.to_markdown(verification.lint)]
     return "\n".join(lines) + "\n"
 
 

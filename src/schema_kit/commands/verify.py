@@ -21,12 +21,16 @@ from schema_kit.checks.properties import run_batch_property, run_stateful
 from schema_kit.checks.registry import describe_rows
 from schema_kit.checks.safety import MIGRATION_SAFETY, MigrationSafety
 from schema_kit.checks.scenario import tour_findings
+from schema_kit.commands import lint_locks
+from schema_kit.config import Settings
 from schema_kit.db.harness import Harness
 from schema_kit.db.migrations import discover
-from schema_kit.errors import ConfigError, MigrationError
+from schema_kit.errors import ConfigError, MigrationError, SchemaKitError
 from schema_kit.workload.profiles import hypothesis_settings
 
-__all__ = ["CheckResult", "Verification", "list_checks", "run_verification", "selected"]
+__all__ = ["LINT", "CheckResult", "Verification", "list_checks", "run_verification", "selected"]
+
+LINT = "lint vs measured locks"
 
 
 @dataclass
@@ -74,6 +78,11 @@ class Verification:
     @property
     def safety(self) -> list[MigrationSafety]:
         return list(self.details.get(MIGRATION_SAFETY.name, []))
+
+    @property
+    def lint(self) -> lint_locks.LintVsLocks | None:
+        found: lint_locks.LintVsLocks | None = self.details.get(LINT)
+        return found
 
     @property
     def holds(self) -> bool:
@@ -155,6 +164,25 @@ def _on_the_way(verification: Verification, harness: Harness, registry: Registry
                 "every data check holds after each step of the tour", gating=False)
 
 
+def _lint_vs_locks(verification: Verification, settings: Settings,
+                   say: Callable[[str], None]) -> None:
+    """squawk's findings against the locks migration_safety measured (no server needed)."""
+    say("lint: squawk's findings against the measured locks")
+    start = time.perf_counter()
+    try:
+        found = lint_locks.detect(settings, verification.safety)
+    except SchemaKitError as exc:  # e.g. a squawk config squawk refuses: reported, not fatal
+        found = Found(rows=[("lint failed", str(exc))], message=str(exc))
+    if found.skipped:
+        say(f"lint: skipped: {found.skipped}")
+    if found.detail is not None:
+        verification.details[LINT] = found.detail
+    _record(verification, LINT, "lint", None, found, time.perf_counter() - start,
+            "squawk's findings imply exactly the ACCESS EXCLUSIVE locks, table rewrites and "
+            "index builds migration_safety measures (reported, never failing verify)",
+            gating=False)
+
+
 def run_verification(
     harness: Harness, profile: str, say: Callable[[str], None] = lambda _: None,
     max_examples: int | None = None, shrink: bool = True, registry: Registry = REGISTRY,
@@ -200,6 +228,8 @@ def run_verification(
                      partial(detect, check, *chain_at))
         if found.detail is not None:
             verification.details[check.name] = found.detail
+    if verification.safety:
+        _lint_vs_locks(verification, settings, say)
     if registry.data() and not select:  # a --check run is a focused look at head
         _on_the_way(verification, harness, registry, [str(m.version) for m in chain[:-1]], say)
     db = harness.templates.clone("head", purpose="verify")

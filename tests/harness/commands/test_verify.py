@@ -12,7 +12,7 @@ from pathlib import Path
 
 from schema_kit.checks import REGISTRY
 from schema_kit.commands.reports import write_reports
-from schema_kit.commands.verify import run_verification
+from schema_kit.commands.verify import LINT, run_verification
 from schema_kit.config import Settings
 from schema_kit.db.harness import Harness
 from schema_kit.db.migrations import discover
@@ -42,6 +42,12 @@ def test_verify_holds_at_head_and_writes_three_reports(
     assert failed == []
     statuses = {c.name: c.status for c in verification.checks}
     assert statuses.pop("migration_safety") == "reported"  # 2.0.0 rewrites: a measurement
+    # squawk misses the ACCESS EXCLUSIVE 3.0.0 takes on knowledge_bases (dropping the legacy
+    # tables that reference it): reported, never failing.
+    assert statuses.pop(LINT) == "reported"
+    assert verification.lint is not None and [
+        (d.version, d.table, d.kind) for d in verification.lint.disagreements] == [
+        ("3.0.0", "knowledge_bases", "missed")]
     # On the way to head: 1.0.0 has no tenant columns; the seed's versions break the contract
     # (reported, not failing), the fix holds.
     below = [str(m.version) for m in discover(harness.settings.sql_dir)[:-1]]
@@ -55,7 +61,7 @@ def test_verify_holds_at_head_and_writes_three_reports(
     names = [c.name for c in verification.checks]
     # Every registered check once on the chain, the data checks at each version on the way,
     # each property, the stateful workload.
-    assert names == ["chain applies", *REGISTRY.names(),
+    assert names == ["chain applies", *REGISTRY.names(), LINT,
                      *(f"data checks at {v}" for v in below),
                      *(f"{c.name} (property)" for c in REGISTRY.properties()),
                      "stateful workload (property)"]
