@@ -1,5 +1,6 @@
 """Repository-level pytest wiring: tests run on parallel workers, each with its own server;
-the heavy benchmarks run only under --benchmark-only, and then in one process."""
+the heavy benchmarks run only under --benchmark-only, and then in one process; tests marked
+``slow`` run only when a ``-m`` expression asks for them (``pytest -m slow``)."""
 
 from __future__ import annotations
 
@@ -35,9 +36,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # run asked for benchmarks explicitly.
     if config.getoption("benchmark_only", default=False):
         return
+    # Without -m, `slow` tests are deselected; any -m expression decides for itself.
+    skip_slow = not config.getoption("markexpr", default="")
     keep, drop = [], []
     for item in items:
-        (drop if BENCHMARKS in Path(str(item.path)).parents else keep).append(item)
+        slow = skip_slow and item.get_closest_marker("slow") is not None
+        (drop if slow or BENCHMARKS in Path(str(item.path)).parents else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep

@@ -1,4 +1,5 @@
-"""``schema-kit``: migrate, rollback, status, snapshot, diff, verify, audit, lint, build-image.
+"""``schema-kit``: migrate, rollback, status, snapshot, diff, verify, report-merge, audit,
+lint, build-image.
 
 The flags of the options (``--dsn``, ``--backend`` …) are generated from ``config.OPTIONS``,
 each subcommand naming the ones it takes, so they share the names, help and choices of the
@@ -70,6 +71,7 @@ _OPTIONS: dict[str, tuple[str | _Use, ...]] = {
         # verify is the release job: its own default is the thorough profile.
         _Use("hypothesis_profile", "Hypothesis profile of verify's properties",
              default="thorough", alias="--profile"), *_LINT,
+        "example_db",
     ),
     "audit": (
         _TARGET, _Use("backend", "where the reference catalog is built"), "image", *_MIGRATION,
@@ -175,12 +177,26 @@ _HELP: dict[str, _Help] = {
         "head, a Hypothesis property per invariant, the stateful workload; and where "
         "squawk's lint and the measured locks disagree (skipped without squawk). Writes "
         "report.md, junit.xml, report.json and the replay script of each failure "
-        "(<check>-<version>.sql, in <report dir>/replays unless --replay-dir says otherwise).",
+        "(<check>-<version>.sql, in <report dir>/replays unless --replay-dir says otherwise). "
+        "--shard K/N runs the K-th of N shares of the units (checks, versions, property seeds) "
+        "for `schema-kit report-merge`; --example-db redis://host:port/N shares the failures "
+        "found between machines.",
         ("schema-kit verify",
          "schema-kit verify --check isolation --check registration --profile dev",
+         "schema-kit verify --shard 2/4 --example-db redis://ci-cache:6379/0 --report shard-2",
          "schema-kit verify --list"),
         ("0  every check holds (or --list)", "1  a check fails (the reports name it)",
          _BAD_INPUT),
+    ),
+    "report-merge": _Help(
+        "join the reports of verify --shard K/N into one verdict",
+        "Read report.json from the report dir of each shard of one `verify --shard K/N` run "
+        "and write one report.md, junit.xml and report.json (to --report). Refused, naming the "
+        "dirs: a shard missing or given twice, shards of another chain, profile, selection or "
+        "N, a shard whose report lacks some of its units.",
+        ("schema-kit report-merge shard-1 shard-2 shard-3 --report merged",),
+        ("0  every check holds in the shard that ran it",
+         "1  a check fails (the reports name it)", _BAD_INPUT),
     ),
     "audit": _Help(
         "read-only check of a live database (exit 1 on findings)",
@@ -293,6 +309,16 @@ def _parser() -> argparse.ArgumentParser:
                    help="print every registered check (name, family, needs, contract) and exit")
     p.add_argument("--check", action="append", default=[], metavar="NAME",
                    help="run only this registered check (repeatable; see --list)")
+    p.add_argument("--no-shrink", action="store_true",
+                   help="report each property's first failing example as found, unshrunk "
+                   "(saved to the example database all the same): a quick first verdict")
+    p.add_argument("--shard", metavar="K/N",
+                   help="run only shard K of N (1 <= K <= N) of the run's units; join the N "
+                   "report dirs with `schema-kit report-merge`")
+    p = _add_command(sub, "report-merge")
+    p.add_argument("reports", nargs="+", metavar="DIR", help="a shard's report dir")
+    p.add_argument("--report", default="schema-kit-report",
+                   help="directory for the merged reports")
     p = _add_command(sub, "audit")
     _add_options(p, "audit")
     _add_json(p)
@@ -545,21 +571,24 @@ def _verify(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from schema_kit.checks import REGISTRY
-    from schema_kit.commands.reports import write_reports
+    from schema_kit.commands.reports import print_results, write_reports
+    from schema_kit.commands.shards import Shard
     from schema_kit.commands.verify import list_checks, run_verification, selected
     from schema_kit.db.harness import Harness
-    from schema_kit.workload.profiles import Choice, choose
+    from schema_kit.workload.profiles import Choice, choose, hypothesis_settings
 
     if args.list:
         print(list_checks(REGISTRY))
         return 0
     selected(REGISTRY, args.check)  # an unknown name is refused before a server starts
+    shard = Shard.parse(args.shard) if args.shard is not None else None
     settings, report = _verify_settings(args)
     discover(settings.sql_dir)
     # The process is verify's alone, but its properties still take their settings from the
     # chosen schema_kit profile explicitly (as under pytest): no Hypothesis profile is loaded.
     profile = settings.hypothesis_profile
-    choose(Choice(profile, lambda: report / ".hypothesis"))
+    choose(Choice(profile, settings.example_db))
+    hypothesis_settings(profile)  # an unreachable example database: refused before a server
     console = Console(stderr=True)
     harness = Harness(settings)
     try:
@@ -569,25 +598,24 @@ def _verify(args: argparse.Namespace) -> int:
                 console.log(message)
                 status.update(message + " …")
 
-            verification = run_verification(harness, profile, say, select=args.check)
+            verification = run_verification(harness, profile, say, select=args.check,
+                                             shard=shard, shrink=not args.no_shrink)
     finally:
         harness.close()
-    paths = write_reports(verification, report)
-    marks = {"holds": "[green]holds[/]", "FAILS": "[red bold]FAILS[/]"}
-    for check in verification.checks:
-        mark = marks.get(check.status, check.status)
-        console.print(f"  {check.name:<36} {mark}  {check.elapsed_s:6.2f} s", highlight=False)
-        if check.skipped:
-            console.print(f"    why: {check.skipped}", highlight=False, markup=False)
-        if check.failed:
-            console.print(f"    expected: {check.contract}" if check.contract else "",
-                          highlight=False, markup=False)
-            for line in check.failure.strip().splitlines()[:8]:
-                console.print(f"    {line}", highlight=False, markup=False)
-    verdict = "every invariant holds" if verification.holds else "INVARIANTS FAIL"
-    console.print(f"{verdict} at {verification.head} ({verification.elapsed_s:.1f} s); "
-                  f"reports: {', '.join(str(p) for p in paths)}")
+    print_results(console, verification, write_reports(verification, report))
     return 0 if verification.holds else 1
+
+
+def _report_merge(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from schema_kit.commands.merge import merge_reports
+    from schema_kit.commands.reports import print_results, write_reports
+
+    merged = merge_reports([Path(d) for d in args.reports])
+    paths = write_reports(merged, Path(args.report).resolve())
+    print_results(Console(stderr=True), merged, paths)
+    return 0 if merged.holds else 1
 
 
 def _audit(args: argparse.Namespace) -> int:
@@ -643,6 +671,7 @@ _COMMANDS = {
     "snapshot": _snapshot,
     "diff": _diff,
     "verify": _verify,
+    "report-merge": _report_merge,
     "audit": _audit,
     "lint": _lint,
     "build-image": _build_image,

@@ -23,13 +23,17 @@ from schema_kit.errors import ConfigError
 
 __all__ = [
     "BACKENDS",
+    "EXAMPLE_DB_FORMS",
     "HYPOTHESIS_PROFILES",
     "OPTIONS",
+    "ExampleSource",
     "Option",
     "Settings",
     "default_sql_dir",
+    "example_source",
     "option_named",
     "settings_from",
+    "shown_example_db",
 ]
 
 # The harness's bookkeeping: a name of its own, so it never collides with the schema_migrations
@@ -71,6 +75,104 @@ def _path(name: str, raw: str) -> Path:
 
 def _path_or_none(name: str, raw: str) -> Path | None:
     return _path(name, raw) if raw else None
+# Where schema_kit's own properties keep their Hypothesis examples (pytest and verify alike).
+DEFAULT_EXAMPLE_DIR = ".schema_kit/examples"
+EXAMPLE_DB_FORMS = (
+    "a directory (e.g. .schema_kit/examples)",
+    "redis://[user:password@]host[:port][/N] (or rediss://; needs pip install "
+    "'schema-kit[redis]')",
+    "github-artifact:owner/repo[/artifact] (read-only: a CI run's examples)",
+    "readonly:<one of the above> (replay from it, never write to it)",
+)
+_GITHUB_NAME = r"[A-Za-z0-9_.-]{1,100}"
+
+
+@dataclass(frozen=True)
+class ExampleSource:
+    """An ``example_db`` value, parsed: ``kind`` is directory, redis or github-artifact;
+    ``target`` the path, URL or ``owner/repo/artifact``. Every kind but a plain directory is
+    shared, and used alongside the local default directory."""
+
+    kind: str
+    target: str
+    read_only: bool = False
+
+    @property
+    def shared(self) -> bool:
+        return self.kind != "directory" or self.read_only
+
+    def __str__(self) -> str:
+        if self.kind == "github-artifact":  # read-only by nature: no prefix needed
+            return f"{self.kind}:{self.target}"
+        return f"readonly:{self.target}" if self.read_only else self.target
+
+
+def shown_example_db(raw: str) -> str:
+    """An ``example_db`` value fit to print: a URL's password is never echoed."""
+    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", raw)
+
+
+def _bad_example_db(raw: str, why: str) -> ConfigError:
+    spec = option_named("example_db")
+    return ConfigError(
+        f"example_db={shown_example_db(raw)!r} {why}; accepted forms: "
+        f"{'; '.join(EXAMPLE_DB_FORMS)} (set {spec.pytest_flag}, {spec.env}, or --example-db)"
+    )
+
+
+def _redis_source(raw: str, text: str, read_only: bool) -> ExampleSource:
+    from urllib.parse import urlsplit
+
+    url = urlsplit(text)
+    try:
+        port = url.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise _bad_example_db(raw, "has a port that is not a number in 1-65535")
+    if not url.hostname:
+        raise _bad_example_db(raw, "names no Redis host")
+    database = url.path.strip("/")
+    if database and not database.isdigit():
+        raise _bad_example_db(raw, f"names Redis database {database!r}, not a number N")
+    return ExampleSource("redis", text, read_only)
+
+
+def _source(raw: str, text: str, read_only: bool) -> ExampleSource:
+    if text.startswith(("redis://", "rediss://")):
+        return _redis_source(raw, text, read_only)
+    if text.startswith("github-artifact:"):
+        parts = text.removeprefix("github-artifact:").split("/")
+        if len(parts) == 2:
+            parts.append("hypothesis-example-db")  # Hypothesis' default artifact name
+        if len(parts) != 3 or not all(re.fullmatch(_GITHUB_NAME, p) for p in parts):
+            raise _bad_example_db(raw, "is not github-artifact:owner/repo[/artifact]")
+        return ExampleSource("github-artifact", "/".join(parts), read_only=True)
+    if not text:
+        raise _bad_example_db(raw, "is empty")
+    if re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", text):
+        # Not a path: a scheme schema_kit does not know (s3://, gh:...). A directory whose
+        # name has a ':' in it is written ./name.
+        raise _bad_example_db(raw, f"has an unknown scheme {text.split(':', 1)[0]!r} (a "
+                              "directory with ':' in its name: write ./NAME)")
+    path = Path(text).expanduser().resolve()
+    if path.exists() and not path.is_dir():
+        raise _bad_example_db(raw, f"is {path}, a file, not a directory")
+    return ExampleSource("directory", str(path), read_only)
+
+
+def example_source(raw: str) -> ExampleSource:
+    """Parse an ``example_db`` value; a ConfigError names the value and the accepted forms."""
+    text = raw.strip()
+    read_only = text.startswith("readonly:")
+    text = text.removeprefix("readonly:")
+    if text.startswith("readonly:"):
+        raise _bad_example_db(raw, "says readonly: twice")
+    return _source(raw, text, read_only)
+
+
+def _example_db(name: str, raw: str) -> str:
+    return str(example_source(raw))
 
 
 @dataclass(frozen=True)
@@ -135,6 +237,10 @@ OPTIONS: tuple[Option, ...] = (
            "this Python's scripts) or a path", "squawk"),
     Option("squawk_config", "squawk config file for lint, e.g. a team's .squawk.toml (none: "
            "schema_kit's own, commands/squawk.toml)", "", _path_or_none),
+    Option("example_db", "where schema_kit's properties keep and replay their Hypothesis "
+           "examples: a directory, redis://host:port/N, github-artifact:owner/repo[/artifact] "
+           f"or readonly:<any of these>; a shared one is used alongside {DEFAULT_EXAMPLE_DIR}",
+           DEFAULT_EXAMPLE_DIR, _example_db),
 )
 _BY_NAME = {o.name: o for o in OPTIONS}
 
@@ -171,6 +277,7 @@ class Settings:
     hypothesis_profile: str = dataclasses.field(default_factory=_default("hypothesis_profile"))
     squawk: str = dataclasses.field(default_factory=_default("squawk"))
     squawk_config: Path | None = dataclasses.field(default_factory=_default("squawk_config"))
+    example_db: str = dataclasses.field(default_factory=_default("example_db"))
 
     def __post_init__(self) -> None:
         for spec in OPTIONS:

@@ -22,13 +22,12 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from schema_kit.config import OPTIONS, Settings, settings_from
+from schema_kit.config import OPTIONS, Settings, settings_from, shown_example_db
 from schema_kit.errors import SchemaKitError
 from schema_kit.workload.profiles import Choice, choose, profile_name
 
@@ -54,7 +53,6 @@ _OLD_SIGTERM = pytest.StashKey[Any]()
 _OLD_CHOICE = pytest.StashKey[Choice]()
 _WORKER_SERVERS = pytest.StashKey[list[str]]()
 _PENDING = pytest.StashKey[list[str]]()  # the lines naming the server, until said
-_EXAMPLES = "schema_kit_hypothesis"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -71,15 +69,6 @@ def _raise_interrupt(signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def _example_dir(config: pytest.Config) -> Path:
-    """Where schema_kit's properties keep their Hypothesis examples: the pytest cache dir
-    (made when first asked for, by the first property that runs)."""
-    cache = getattr(config, "cache", None)
-    if cache is not None:
-        return Path(cache.mkdir(_EXAMPLES))
-    return config.rootpath / ".pytest_cache" / _EXAMPLES
-
-
 def pytest_configure(config: pytest.Config) -> None:
     explicit = {o.name: config.getoption(o.ini) for o in OPTIONS}
     ini = {o.name: config.getini(o.ini) for o in OPTIONS}
@@ -88,10 +77,9 @@ def pytest_configure(config: pytest.Config) -> None:
     except SchemaKitError as exc:
         raise pytest.UsageError(f"schema_kit: {exc}") from None
     config.stash[_SETTINGS] = settings
-    # schema_kit's properties read this choice; Hypothesis' own profile stays the run's.
-    config.stash[_OLD_CHOICE] = choose(
-        Choice(settings.hypothesis_profile, lambda: _example_dir(config))
-    )
+    # schema_kit's properties read this choice (their profile and example database);
+    # Hypothesis' own profile and database stay the run's.
+    config.stash[_OLD_CHOICE] = choose(Choice(settings.hypothesis_profile, settings.example_db))
 
 
 def _harness(config: pytest.Config) -> Harness:
@@ -135,7 +123,8 @@ def _server_started(config: pytest.Config, described: str) -> None:
     config.stash[_PENDING] = [
         f"schema_kit: {described}",
         f"schema_kit: sql_dir={settings.sql_dir}, vector_dim={settings.vector_dim}, "
-        f"hypothesis profile={profile_name(settings.hypothesis_profile)}",
+        f"hypothesis profile={profile_name(settings.hypothesis_profile)}, "
+        f"example_db={shown_example_db(settings.example_db)}",
     ]
 
 

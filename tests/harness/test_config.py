@@ -47,6 +47,7 @@ def _samples(tmp_path: Path) -> dict[str, tuple[str, object]]:
         "hypothesis_profile": ("dev", "dev"),
         "squawk": ("/opt/squawk/bin/squawk", "/opt/squawk/bin/squawk"),
         "squawk_config": (str(tmp_path / "team.toml"), (tmp_path / "team.toml").resolve()),
+        "example_db": ("redis://cache.example:6380/2", "redis://cache.example:6380/2"),
     }
 
 
@@ -119,6 +120,7 @@ def test_settings_defaults_are_the_options_defaults() -> None:
         assert getattr(defaults, o.name) == o.parse(o.default), o.name
     assert defaults.sql_dir == default_sql_dir().resolve()
     assert defaults.replay_dir == Path(".schema_kit/replays").resolve()
+    assert defaults.example_db == str(Path(".schema_kit/examples").resolve())
     assert {f.name for f in dataclasses.fields(Settings)} == {o.name for o in OPTIONS}
 
 
@@ -150,6 +152,15 @@ def test_default_sql_dir_holds_the_packaged_migrations() -> None:
         ({"backend": "dsn"}, "backend='dsn' needs a server: set SCHEMA_KIT_DSN"),
         ({"hypothesis_profile": "schema_kit-ci"},
          "hypothesis_profile='schema_kit-ci' must be one of ci, dev, thorough"),
+        ({"example_db": "s3://bucket/examples"},
+         "example_db='s3://bucket/examples' has an unknown scheme 's3'"),
+        ({"example_db": "redis://:6379/0"}, "example_db='redis://:6379/0' names no Redis host"),
+        ({"example_db": "redis://u:secret@h:99999/0"},
+         "example_db='redis://u:***@h:99999/0' has a port that is not a number in 1-65535"),
+        ({"example_db": "redis://h/cache"}, "names Redis database 'cache', not a number N"),
+        ({"example_db": "github-artifact:owner"},
+         "example_db='github-artifact:owner' is not github-artifact:owner/repo[/artifact]"),
+        ({"example_db": "readonly:readonly:/x"}, "says readonly: twice"),
     ],
 )
 def test_bad_values_name_the_option_and_value(values: dict[str, str], message: str) -> None:
@@ -157,6 +168,10 @@ def test_bad_values_name_the_option_and_value(values: dict[str, str], message: s
         settings_from(values, {}, {})
     assert message in str(info.value)
     assert isinstance(info.value, SchemaKitError)
+    if "example_db" in values:  # the accepted forms are the remedy
+        assert "accepted forms: a directory" in str(info.value)
+        assert "redis://[user:password@]host[:port][/N]" in str(info.value)
+        assert "secret" not in str(info.value)
 
 
 def test_settings_are_frozen() -> None:

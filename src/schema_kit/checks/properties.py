@@ -22,6 +22,7 @@ from schema_kit.checks.registry import Check, Found, InvariantError
 from schema_kit.checks.runner import assert_invariants_hold
 from schema_kit.db.databases import Database
 from schema_kit.db.harness import Harness
+from schema_kit.workload.examples import Scoped
 from schema_kit.workload.profiles import hypothesis_settings
 from schema_kit.workload.session import WriteSession
 from schema_kit.workload.stateful import machine_for
@@ -47,14 +48,19 @@ def check_batch(
         conn.rollback()
 
 
-def _failed(exc: InvariantError, examples: int, rows: int) -> Found:
+def _failed(exc: InvariantError, examples: int, rows: int, first: int = 0) -> Found:
     replay = exc.replay.rsplit(" -f ", 1)[-1]
     return Found(rows=exc.rows, examples=examples, checked_rows=rows, message=str(exc),
-                 replay=replay)
+                 replay=replay, first_failure=first)
 
 
-def _overrides(max_examples: int | None, shrink: bool) -> dict[str, Any]:
+def _overrides(
+    base: settings, scope: str, max_examples: int | None, shrink: bool
+) -> dict[str, Any]:
     overrides: dict[str, Any] = {"suppress_health_check": SUPPRESS}
+    if base.database is not None:
+        # verify's properties are one function for every check: give each its own key.
+        overrides["database"] = Scoped(base.database, scope)
     if max_examples is not None:
         overrides["max_examples"] = max_examples
     if not shrink:
@@ -79,21 +85,27 @@ def run_batch_property(
     """Hypothesis over multi-tenant batches for one check, with ``parent`` (default: the
     selected schema_kit profile's settings)."""
     counts: list[int] = []
+    runs, first = [0], [0]  # examples run; the number of the first that failed
     base = parent if parent is not None else hypothesis_settings()
     with db.connect() as conn:
 
-        @settings(base, **_overrides(max_examples, shrink))
+        @settings(base, **_overrides(base, f"{check.name}@{version}", max_examples, shrink))
         @given(batch=batches())
         def prop(batch: Batch) -> None:
-            session = check_batch(conn, version, vector_dim, batch, [check], replay_dir,
-                                  sql_dir)
+            runs[0] += 1
+            try:
+                session = check_batch(conn, version, vector_dim, batch, [check], replay_dir,
+                                      sql_dir)
+            except InvariantError:
+                first[0] = first[0] or runs[0]
+                raise
             counts.append(session.checked_rows())
 
         try:
             with _quiet_reprs():
                 prop()
         except InvariantError as exc:
-            return _failed(exc, len(counts), sum(counts))
+            return _failed(exc, len(counts), sum(counts), first[0])
     return Found(examples=len(counts), checked_rows=sum(counts))
 
 
@@ -104,10 +116,9 @@ def run_stateful(
     """The LightRAG workload state machine, ``checks`` after every step; a failure carries
     its replay. ``parent`` defaults to the selected schema_kit profile's stateful settings
     (fewer runs than a batch property has examples)."""
-    run_settings = settings(
-        parent if parent is not None else hypothesis_settings(stateful=True),
-        **_overrides(max_examples, shrink),
-    )
+    base = parent if parent is not None else hypothesis_settings(stateful=True)
+    run_settings = settings(base, **_overrides(base, f"stateful@{version}", max_examples,
+                                               shrink))
     replay_dir = harness.settings.replay_dir
 
     def check(session: WriteSession) -> None:

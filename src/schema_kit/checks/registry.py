@@ -73,6 +73,9 @@ class Found:
     rows: list[Violation] = field(default_factory=list)
     examples: int = 0
     checked_rows: int = 0
+    # Examples run until the first failing one, that one included (1: the very first, as
+    # when it is replayed from the example database); 0 when none failed.
+    first_failure: int = 0
     message: str = ""  # the failure as the console and report.md show it
     replay: str = ""  # path of the replay script, when one was written
     skipped: str = ""  # why it could not run here (then it neither holds nor fails)

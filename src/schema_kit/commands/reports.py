@@ -6,13 +6,16 @@ import dataclasses
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from schema_kit.checks.safety import to_markdown
 from schema_kit.commands import lint_locks
 from schema_kit.commands.verify import Verification
 
-__all__ = ["write_reports"]
+if TYPE_CHECKING:
+    from rich.console import Console
+
+__all__ = ["print_results", "write_reports"]
 
 
 def _safety_dicts(verification: Verification) -> list[dict[str, Any]]:
@@ -27,11 +30,16 @@ def _json(verification: Verification) -> str:
         "sql_dir": verification.sql_dir,
         "head": verification.head,
         "profile": verification.profile,
+        "chain": verification.chain,
+        "shard": verification.shard,
+        "units": verification.units,
         "elapsed_s": round(verification.elapsed_s, 2),
         "checks": [dataclasses.asdict(c) for c in verification.checks],
         "migration_safety": _safety_dicts(verification),
         # None when lint did not run (no safety measurement, or squawk missing: see checks).
         "lint": verification.lint.to_dict() if verification.lint else None,
+        **({"shards": verification.details["shards"]} if "shards" in verification.details
+           else {}),
     }
     return json.dumps(payload, indent=2, default=str)
 
@@ -69,6 +77,11 @@ def _markdown(verification: Verification) -> str:
         f"- chain head: {verification.head} (sql dir `{verification.sql_dir}`)",
         f"- server: {verification.backend}, PostgreSQL {verification.server_version}",
         f"- Hypothesis profile: {verification.profile}; wall time {verification.elapsed_s:.1f} s",
+        *([f"- shard {verification.shard} of the run's {len(verification.units)} units"]
+          if verification.shard else []),
+        *(f"- merged: shard {s['shard']} from `{s['report']}` ({s['backend']}, PostgreSQL "
+          f"{s['server_version']}, {s['elapsed_s']:.1f} s)"
+          for s in verification.details.get("shards", [])),
         "",
         "| check | kind | result | examples | rows | time (s) |",
         "|---|---|---|---:|---:|---:|",
@@ -82,6 +95,9 @@ def _markdown(verification: Verification) -> str:
         lines += ["", f"## {c.name}", ""]
         if c.contract:
             lines += [f"expected: {c.contract}", ""]
+        if c.first_failure:
+            lines += [f"First failing example: number {c.first_failure} of the run (1: the "
+                      "first, e.g. replayed from the example database).", ""]
         lines += ["```", c.failure.strip(), "```"]
         if c.replay:
             lines += ["", f"Replay: `psql -v vector_dim=… -f {c.replay}` on a fresh database."]
@@ -105,3 +121,25 @@ def write_reports(verification: Verification, directory: Path) -> list[Path]:
         path.write_bytes(content)
         written.append(path)
     return written
+
+
+def print_results(console: Console, verification: Verification, paths: list[Path]) -> None:
+    """The console's summary: one line a check (why it skipped, what failed), the verdict."""
+    marks = {"holds": "[green]holds[/]", "FAILS": "[red bold]FAILS[/]"}
+    for check in verification.checks:
+        mark = marks.get(check.status, check.status)
+        console.print(f"  {check.name:<40} {mark}  {check.elapsed_s:6.2f} s", highlight=False)
+        if check.skipped:
+            console.print(f"    why: {check.skipped}", highlight=False, markup=False)
+        if check.failed:
+            console.print(f"    expected: {check.contract}" if check.contract else "",
+                          highlight=False, markup=False)
+            if check.first_failure:
+                console.print(f"    first failing example: number {check.first_failure}",
+                              highlight=False, markup=False)
+            for line in check.failure.strip().splitlines()[:8]:
+                console.print(f"    {line}", highlight=False, markup=False)
+    verdict = "every invariant holds" if verification.holds else "INVARIANTS FAIL"
+    where = f", shard {verification.shard}" if verification.shard else ""
+    console.print(f"{verdict} at {verification.head}{where} ({verification.elapsed_s:.1f} s); "
+                  f"reports: {', '.join(str(p) for p in paths)}")

@@ -3,7 +3,7 @@
 The checks are the registry's (``schema_kit.checks.REGISTRY``), run the way pytest's tests
 run them: each one on the chain at head (data checks over a deterministic tour of the
 contract's edges), the Hypothesis properties and the stateful workload with the ``thorough``
-profile by default.
+profile by default. ``shard`` runs one share of those units (``commands.shards``).
 """
 
 from __future__ import annotations
@@ -22,6 +22,14 @@ from schema_kit.checks.registry import describe_rows
 from schema_kit.checks.safety import MIGRATION_SAFETY, MigrationSafety
 from schema_kit.checks.scenario import tour_findings
 from schema_kit.commands import lint_locks
+from schema_kit.commands.shards import (
+    STATEFUL,
+    Shard,
+    chain_digest,
+    property_unit,
+    seed_examples,
+    units,
+)
 from schema_kit.config import Settings
 from schema_kit.db.harness import Harness
 from schema_kit.db.migrations import discover
@@ -43,6 +51,7 @@ class CheckResult:
     elapsed_s: float
     examples: int = 0
     rows: int = 0
+    first_failure: int = 0  # examples run until the first failing one (1: the first)
     failure: str = ""
     replay: str = ""
     contract: str = ""
@@ -70,6 +79,9 @@ class Verification:
     sql_dir: str
     head: str
     profile: str
+    chain: str = ""  # the chain's digest (commands.shards.chain_digest)
+    shard: str = ""  # "K/N", or "" for a whole run
+    units: list[str] = field(default_factory=list)  # every unit of the whole run
     checks: list[CheckResult] = field(default_factory=list)
     # A check's own measurement, by check name (migration safety's per-migration table).
     details: dict[str, Any] = field(default_factory=dict)
@@ -134,7 +146,7 @@ def _record(verification: Verification, name: str, kind: str, check: Check | Non
         failure = describe_rows(check, found.rows, limit=20) if check else str(found.rows[:20])
     verification.checks.append(CheckResult(
         name, kind, found.holds, elapsed_s, found.examples,
-        found.checked_rows, failure if found.rows else "", found.replay,
+        found.checked_rows, found.first_failure, failure if found.rows else "", found.replay,
         check.contract if check else contract, found.skipped,
         check.gating if check else gating,
     ))
@@ -183,29 +195,41 @@ def _lint_vs_locks(verification: Verification, settings: Settings,
             gating=False)
 
 
+def _limit(examples: int, cap: int | None, seeds: int) -> int:
+    """A seed's examples: the profile's (capped by ``cap``), split over ``seeds``."""
+    return seed_examples(min(examples, cap) if cap is not None else examples, seeds)
+
+
 def run_verification(
     harness: Harness, profile: str, say: Callable[[str], None] = lambda _: None,
     max_examples: int | None = None, shrink: bool = True, registry: Registry = REGISTRY,
-    select: Sequence[str] = (),
+    select: Sequence[str] = (), shard: Shard | None = None,
 ) -> Verification:
     """Run every check of ``registry`` (or the ``select``-ed ones); never raises for a failing
     one (the result says so).
 
     ``profile`` is a schema_kit profile's short name (``ci``, ``dev``, ``thorough``): the
     properties run with its settings whatever the process' current Hypothesis profile is.
-    ``max_examples`` caps the Hypothesis examples below the profile's and ``shrink=False``
-    reports the first failing example as found (tests use both to stay fast).
+    ``max_examples`` caps each property's Hypothesis examples below the profile's and
+    ``shrink=False`` reports the first failing example as found (tests use both to stay
+    fast). ``shard`` runs only that shard's units, each property in ``shard.count`` seeds.
     """
     start = time.perf_counter()
     registry = selected(registry, select)
     chain = discover(harness.settings.sql_dir)
     settings = harness.settings
+    seeds = shard.count if shard is not None else 1
+    # A --check run is a focused look at head: no versions on the way.
+    below = [str(m.version) for m in chain[:-1]] if registry.data() and not select else []
+    every = units(registry, below, seeds)
+    mine = set(shard.mine(every) if shard is not None else every)
     verification = Verification(
         harness.server.backend, harness.server_version, str(settings.sql_dir),
-        str(chain[-1].version), profile,
+        str(chain[-1].version), profile, chain_digest(settings.sql_dir, harness.params),
+        str(shard or ""), every,
     )
     say(f"chain 1 .. {verification.head} on {harness.server.backend} "
-        f"PostgreSQL {harness.server_version}")
+        f"PostgreSQL {harness.server_version}" + (f", shard {shard}" if shard else ""))
 
     def apply_chain() -> Found:
         harness.templates.template("head")
@@ -216,9 +240,11 @@ def run_verification(
         verification.elapsed_s = time.perf_counter() - start
         return verification
     chain_at = (harness.templates, "head", settings.vector_dim)
-    say("scenario: the tour of the contract's edges, every data check after each step")
-    tour = tour_findings(registry.data(), *chain_at)  # one clone for every data check
-    for check in registry:
+    data = [c for c in registry.data() if c.name in mine]
+    if data:
+        say("scenario: the tour of the contract's edges, every data check after each step")
+        tour = tour_findings(data, *chain_at)  # one clone for every data check
+    for check in (c for c in registry if c.name in mine):
         say(f"{check.family}: {check.name}")
         if check.is_data:
             _record(verification, check.name, "scenario", check, tour[check.name],
@@ -230,22 +256,32 @@ def run_verification(
             verification.details[check.name] = found.detail
     if verification.safety:
         _lint_vs_locks(verification, settings, say)
-    if registry.data() and not select:  # a --check run is a focused look at head
-        _on_the_way(verification, harness, registry, [str(m.version) for m in chain[:-1]], say)
-    db = harness.templates.clone("head", purpose="verify")
-    try:
-        for check in registry.properties():
-            say(f"property: {check.name}")
-            run = partial(run_batch_property, check, db, "head", settings.vector_dim,
-                          settings.replay_dir, max_examples, shrink,
-                          hypothesis_settings(profile), settings.sql_dir)
-            _run(verification, f"{check.name} (property)", "property", check, run)
-    finally:
-        harness.scratch.drop(db.name)
-    if registry.over_writes():
-        say("property: stateful LightRAG workload")
-        run = partial(run_stateful, harness, "head", registry.over_writes(), max_examples,
-                      shrink, hypothesis_settings(profile, stateful=True))
-        _run(verification, "stateful workload (property)", "property", None, run)
+    _on_the_way(verification, harness, registry,
+                [v for v in below if f"data checks at {v}" in mine], say)
+    each = _limit(hypothesis_settings(profile).max_examples, max_examples, seeds)
+    batch_runs = [(c, property_unit(c.name, s, seeds)) for c in registry.properties()
+                  for s in range(1, seeds + 1)]
+    batch_runs = [(c, name) for c, name in batch_runs if name in mine]
+    if batch_runs:
+        db = harness.templates.clone("head", purpose="verify")
+        try:
+            for check, name in batch_runs:
+                say(f"property: {name}")
+                run = partial(run_batch_property, check, db, "head", settings.vector_dim,
+                              settings.replay_dir, each, shrink,
+                              hypothesis_settings(profile), settings.sql_dir)
+                _run(verification, name, "property", check, run)
+        finally:
+            harness.scratch.drop(db.name)
+    stateful = hypothesis_settings(profile, stateful=True)
+    each = _limit(stateful.max_examples, max_examples, seeds)
+    for seed in range(1, seeds + 1):
+        name = property_unit(STATEFUL, seed, seeds)
+        if name not in mine:
+            continue
+        say(f"property: {name}")
+        run = partial(run_stateful, harness, "head", registry.over_writes(), each, shrink,
+                      stateful)
+        _run(verification, name, "property", None, run)
     verification.elapsed_s = time.perf_counter() - start
     return verification

@@ -10,9 +10,9 @@ its settings and its example database stay whatever the project made them.
 
 Which profile ``hypothesis_settings()`` gives without a name: the one ``choose()`` set (the
 pytest plugin from the option ``hypothesis_profile``, ``schema-kit verify`` from
-``--profile``), else ``SCHEMA_KIT_HYPOTHESIS_PROFILE``, else ``ci``. Its example database
-lives where the chooser says (pytest: under the pytest cache dir), so failures found once
-replay first.
+``--profile``), else ``SCHEMA_KIT_HYPOTHESIS_PROFILE``, else ``ci``. Its example database is
+the one the option ``example_db`` names (``workload.examples``; pytest and verify alike), so
+failures found once, here or on any machine sharing it, replay first.
 
 Hypothesis is imported only when settings are asked for: the pytest plugin imports this
 module in every run, and a run that uses no schema_kit property must not import Hypothesis on
@@ -22,9 +22,7 @@ its account (Hypothesis' own plugin takes care not to).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from schema_kit.config import HYPOTHESIS_PROFILES, option_named
@@ -60,16 +58,17 @@ assert set(PROFILES) == set(STATEFUL_EXAMPLES) == set(HYPOTHESIS_PROFILES)
 
 @dataclass(frozen=True)
 class Choice:
-    """What ``hypothesis_settings()`` gives without a name. ``example_dir`` is a function so
-    that the directory (pytest's cache dir) is made only once a property asks for it."""
+    """What ``hypothesis_settings()`` gives without a name. ``example_db`` is the option's
+    value (None: Hypothesis' own default database); the database is built, and a shared one
+    reached, only once a property asks for its settings."""
 
     profile: str | None = None
-    example_dir: Callable[[], Path] | None = None
+    example_db: str | None = None
 
 
 _choice = Choice()
 _registered = False
-_databases: dict[Path, ExampleDatabase] = {}
+_databases: dict[str, ExampleDatabase] = {}
 
 
 def choose(choice: Choice) -> Choice:
@@ -126,14 +125,14 @@ def register_profiles() -> None:
 
 
 def _database() -> ExampleDatabase | None:
-    if _choice.example_dir is None:
+    value = _choice.example_db
+    if value is None:
         return None
-    from hypothesis.database import DirectoryBasedExampleDatabase
+    if value not in _databases:
+        from schema_kit.workload.examples import example_database
 
-    path = Path(_choice.example_dir())
-    if path not in _databases:
-        _databases[path] = DirectoryBasedExampleDatabase(path)
-    return _databases[path]
+        _databases[value] = example_database(value)
+    return _databases[value]
 
 
 def hypothesis_settings(name: str | None = None, *, stateful: bool = False) -> settings:

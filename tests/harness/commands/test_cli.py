@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -102,6 +103,14 @@ def test_failed_migration_is_one_line_naming_file_and_line(
         (["audit", "--backend", "podman", "--dsn", "postgresql://x@h/y"],
          "argument --backend: invalid choice: 'podman'"),
         (["status", "--backend", "embedded"], "unrecognized arguments: --backend embedded"),
+        (["verify", "--shard", "0/2"], "--shard '0/2' must be K/N with 1 <= K <= N"),
+        (["verify", "--shard", "3/2"], "--shard '3/2' must be K/N with 1 <= K <= N"),
+        (["verify", "--shard", "x"], "--shard 'x' must be K/N with 1 <= K <= N"),
+        (["verify", "--example-db", "s3://bucket"],
+         "example_db='s3://bucket' has an unknown scheme 's3'"),
+        (["verify", "--example-db", "redis://127.0.0.1:1/0"],
+         "example_db='redis://127.0.0.1:1/0': cannot reach Redis"),
+        (["report-merge", "/nonexistent/shard-1"], "/nonexistent/shard-1 has no report.json"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(argv: list[str], expected: str) -> None:
@@ -110,7 +119,9 @@ def test_bad_input_is_one_line_and_exit_2(argv: list[str], expected: str) -> Non
         capture_output=True,
         text=True,
         timeout=60,
-        env={"PATH": "/usr/bin:/bin", "HOME": "/tmp"},
+        # A bare environment, but the code under test (PYTHONPATH, when a worktree sets it).
+        env={"PATH": "/usr/bin:/bin", "HOME": "/tmp",
+             **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"}},
     )
     assert result.returncode == 2, result.stderr
     assert expected in result.stderr

@@ -232,7 +232,8 @@ def test_a_run_that_uses_no_fixture_starts_prints_and_changes_nothing(tmp_path: 
     assert guest["settings"]["max_examples"] == 100
     assert guest["settings"]["profile"] == "default"
     assert "schema_kit" not in guest["settings"]["database"]
-    # nor did it make its example dir in the project's pytest cache
+    # nor did it make its example dir (the option's default) or one in the pytest cache
+    assert not (root / ".schema_kit").exists()
     assert not (root / ".pytest_cache" / "d" / "schema_kit_hypothesis").exists()
     # (c) and said nothing (b: _held_run saw no server, watchdog, container or temp dir).
     assert "schema_kit" not in out, out
