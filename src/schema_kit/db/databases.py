@@ -53,6 +53,7 @@ class ScratchDatabases:
         self.tag = tag or f"p{os.getpid()}"
         self._counter = itertools.count(1)
         self._created: list[str] = []
+        self._marked: set[str] = set()  # the templates among them
         self._admin: psycopg.Connection[Any] | None = None
 
     @property
@@ -76,7 +77,8 @@ class ScratchDatabases:
         name = self.new_name(purpose)
         query = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
         if template is not None:
-            self._close_connections(template)
+            # A template is marked ALLOW_CONNECTIONS false (``mark_template``): nobody can be
+            # connected to it, so a clone never terminates anyone first.
             query = sql.SQL("{} TEMPLATE {}").format(query, sql.Identifier(template))
         # Recorded first: if the CREATE is interrupted after the server did it, close() still
         # drops it (DROP ... IF EXISTS covers the case where it was not).
@@ -89,19 +91,37 @@ class ScratchDatabases:
         )
         return name
 
-    def _close_connections(self, name: str) -> None:
-        # CREATE DATABASE ... TEMPLATE fails while anyone is connected to the template.
+    def mark_template(self, name: str) -> None:
+        """Make ``name`` (one of ours, fully built) a template: IS_TEMPLATE, no connections.
+
+        The connections that exist when connections are switched off are ended once here, so
+        every later clone finds the template free.
+        """
+        self._ours(name, "mark as a template")
+        self._marked.add(name)
+        self.admin.execute(
+            sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false").format(
+                sql.Identifier(name))
+        )
         self.admin.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE datname = %s AND pid <> pg_backend_pid()",
             (name,),
         )
 
-    def drop(self, name: str) -> None:
+    def _ours(self, name: str, what: str) -> None:
         if name not in self._created:
             raise SchemaKitError(
-                f"refusing to drop database {name!r}: this harness did not create it"
+                f"refusing to {what} database {name!r}: this harness did not create it"
             )
+
+    def drop(self, name: str) -> None:
+        self._ours(name, "drop")
+        if name in self._marked:  # PostgreSQL refuses to drop a template database
+            self.admin.execute(
+                sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE false").format(sql.Identifier(name))
+            )
+            self._marked.discard(name)
         self.admin.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
@@ -176,6 +196,7 @@ class Templates:
                 self.migrator(conn).migrate(
                     version or "base", progress=self.progress
                 )
+            self.scratch.mark_template(name)
             self._templates[key] = name
         return self._templates[key]
 

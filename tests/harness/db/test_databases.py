@@ -110,3 +110,24 @@ def test_close_after_a_query_cut_off_mid_flight_still_drops_everything(
             "SELECT datname FROM pg_database WHERE datname = ANY(%s)", (names,)
         ).fetchall()
     assert left == []
+
+
+def test_a_template_takes_no_connections_so_a_clone_never_waits_for_one(
+    schema_kit_harness: Harness,
+) -> None:
+    name = schema_kit_harness.templates.template("head")
+    row = schema_kit_harness.scratch.admin.execute(
+        "SELECT datistemplate, datallowconn FROM pg_database WHERE datname = %s", (name,)
+    ).fetchone()
+    assert row == (True, False)
+    first = schema_kit_harness.templates.clone("head")
+    template_dsn = psycopg.conninfo.make_conninfo(first.dsn, dbname=name)
+    with pytest.raises(psycopg.OperationalError):  # refused: not accepting connections
+        psycopg.connect(template_dsn).close()
+    second = schema_kit_harness.templates.clone("head")  # the refusal left nothing behind
+    try:
+        with second.connect() as conn:
+            assert _doc_count(conn) == 0
+    finally:
+        for db in (first, second):
+            schema_kit_harness.scratch.drop(db.name)

