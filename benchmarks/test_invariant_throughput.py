@@ -43,11 +43,12 @@ def head_db(schema_kit_harness: Harness) -> Iterator[Database]:
     schema_kit_harness.scratch.drop(db.name)
 
 
-def _checked(conn: psycopg.Connection[Any], batch: Batch, dim: int) -> int:
+def _checked(conn: psycopg.Connection[Any], batch: Batch, dim: int, check: bool = True) -> int:
     session = WriteSession(conn, "head", dim)
     try:
         session.write(batch)
-        assert_invariants_hold(session, REGISTRY.over_writes(), REPLAYS)
+        if check:
+            assert_invariants_hold(session, REGISTRY.over_writes(), REPLAYS)
         return session.checked_rows()
     finally:
         conn.rollback()
@@ -65,9 +66,12 @@ def _measure(benchmark: Any, run: Any, counter: list[int]) -> None:
 
 
 @pytest.mark.benchmark(group="invariant-checked rows per second")
+@pytest.mark.parametrize("checks", ["checked", "raw (no checks)"])
 def test_batched_set_based_examples(
-    benchmark: Any, head_db: Database, schema_kit_harness: Harness
+    benchmark: Any, head_db: Database, schema_kit_harness: Harness, checks: str
 ) -> None:
+    # "raw" writes the same generated batches and checks nothing: the rate checked writes
+    # cannot exceed on this server (issue 13's target: checked >= 60 % of raw).
     dim = schema_kit_harness.settings.vector_dim
     counter: list[int] = []
     with head_db.connect() as conn:
@@ -75,7 +79,7 @@ def test_batched_set_based_examples(
         @_RUN
         @given(batch=batches(min_bulk=1500, max_bulk=2000, awkward=False))
         def run(batch: Batch) -> None:
-            counter.append(_checked(conn, batch, dim))
+            counter.append(_checked(conn, batch, dim, check=checks == "checked"))
 
         _measure(benchmark, run, counter)
     assert benchmark.extra_info["rows_per_round"] > EXAMPLES * 1000
