@@ -225,6 +225,12 @@ def test_registry_delete_is_refused_while_the_transactions_keys_await_commit(
         session.settle()
         assert not session.unregistered()
         assert session.delete_tenant(DeleteTenant("acme")).error is None
+        session.write(_edge("acme:kb1"))  # the deleted tenant's keys are staged anew
+        assert session.unregistered() == {Partition("acme", "kb1")}
+        assert session.delete_tenant(DeleteTenant("acme")).error is not None
+        assert not session.refusals
+        session.settle()
+        assert session.delete_tenant(DeleteTenant("acme")).error is None
         _holds(session)
         left = conn.execute("SELECT count(*) FROM tenants WHERE tenant_id = 'acme'").fetchone()
         assert left == (0,)

@@ -109,6 +109,9 @@ class WriteSession:
         outcome = self.recorder.run(op)
         if outcome.error is None:
             self.model.delete_tenant(op.tenant_id)
+            # Gone from the registry: writing the tenant again stages its keys anew.
+            self._registered = self._registered.copy()
+            self._registered.delete_tenant(op.tenant_id)
         return self._expect(accepted, outcome, f"delete tenant {op.tenant_id!r}")
 
     def settle(self) -> None:
