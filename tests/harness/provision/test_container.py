@@ -13,11 +13,10 @@ import docker
 import docker.errors
 import psycopg
 import pytest
-from psycopg import sql
 
 from schema_kit.config import Settings
 from schema_kit.errors import ProvisionError
-from schema_kit.provision.base import THROWAWAY_SETTINGS, Server
+from schema_kit.provision.base import THROWAWAY_SETTINGS, Server, durability
 from schema_kit.provision.container import resolve_image, start_container
 from schema_kit.provision.docker import docker_available
 
@@ -67,9 +66,7 @@ def test_container_serves_pg16_with_pgvector_and_is_removed_after() -> None:
             row = conn.execute("SELECT '[1,2,3]'::vector <-> '[1,2,5]'::vector").fetchone()
             assert row == (2.0,)
             # A throw-away server: no durability (the command line of either image).
-            shown = {name: conn.execute(sql.SQL("SHOW {}").format(sql.Identifier(name)))
-                     .fetchone() for name in THROWAWAY_SETTINGS}
-            assert shown == {name: ("off",) for name in THROWAWAY_SETTINGS}
+            assert durability(conn) == dict.fromkeys(THROWAWAY_SETTINGS, "off")
     _assert_gone(short_id)
 
 
