@@ -26,6 +26,9 @@ SEED_DEFECTS = {
     "unknown required role ('superuser')",
     "deleted tenant": "deleting tenant 'acme' leaves its rows behind, unregistered, and the "
     "next write to 'acme:kb2' registers 'acme' again",
+    "schedules": "registration deadlocks: s1 upserts 't1:kb1' then 't2:kb1', s2 't2:kb1' then "
+    "'t1:kb1', interleaved step by step; s2's second step is the victim (40P01), and with t1 "
+    "and t2 registered beforehand both commit",
     "stateful": "under LightRAG's operations, e.g. upsert of 'a:' leaves an unregistered row; "
     "deleting a tenant leaves its rows and the next write re-registers it",
 }

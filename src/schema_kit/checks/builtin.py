@@ -22,6 +22,7 @@ from schema_kit.checks.plans import INDEXES_SERVE
 from schema_kit.checks.registry import Check, Registry
 from schema_kit.checks.round_trips import INIT_EQUALS_CHAIN, ROUND_TRIP
 from schema_kit.checks.safety import MIGRATION_SAFETY
+from schema_kit.checks.schedules import concurrent_schedules_check
 
 __all__ = ["REGISTRY"]
 
@@ -45,5 +46,6 @@ REGISTRY = Registry((
     INIT_EQUALS_CHAIN,
     # Judges what the writers left by the data checks registered when it runs.
     concurrency_check(_data_checks),
+    concurrent_schedules_check(_data_checks),
     MIGRATION_SAFETY,
 ))

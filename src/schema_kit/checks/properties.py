@@ -28,7 +28,7 @@ from schema_kit.workload.session import WriteSession
 from schema_kit.workload.stateful import machine_for
 from schema_kit.workload.strategies import Batch, batches
 
-__all__ = ["check_batch", "run_batch_property", "run_stateful"]
+__all__ = ["check_batch", "overrides_for", "quiet_reprs", "run_batch_property", "run_stateful"]
 
 SUPPRESS = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 
@@ -54,7 +54,7 @@ def _failed(exc: InvariantError, examples: int, rows: int, first: int = 0) -> Fo
                  replay=replay, first_failure=first)
 
 
-def _overrides(
+def overrides_for(
     base: settings, scope: str, max_examples: int | None, shrink: bool
 ) -> dict[str, Any]:
     overrides: dict[str, Any] = {"suppress_health_check": SUPPRESS}
@@ -69,7 +69,7 @@ def _overrides(
 
 
 @contextlib.contextmanager
-def _quiet_reprs() -> Iterator[None]:
+def quiet_reprs() -> Iterator[None]:
     # An unshrunk failing batch holds hundreds of rows; Hypothesis warns that printing it is
     # expensive. The report carries the replay script instead, so the warning is noise here.
     with warnings.catch_warnings():
@@ -89,7 +89,7 @@ def run_batch_property(
     base = parent if parent is not None else hypothesis_settings()
     with db.connect() as conn:
 
-        @settings(base, **_overrides(base, f"{check.name}@{version}", max_examples, shrink))
+        @settings(base, **overrides_for(base, f"{check.name}@{version}", max_examples, shrink))
         @given(batch=batches())
         def prop(batch: Batch) -> None:
             runs[0] += 1
@@ -102,7 +102,7 @@ def run_batch_property(
             counts.append(session.checked_rows())
 
         try:
-            with _quiet_reprs():
+            with quiet_reprs():
                 prop()
         except InvariantError as exc:
             return _failed(exc, len(counts), sum(counts), first[0])
@@ -117,7 +117,7 @@ def run_stateful(
     its replay. ``parent`` defaults to the selected schema_kit profile's stateful settings
     (fewer runs than a batch property has examples)."""
     base = parent if parent is not None else hypothesis_settings(stateful=True)
-    run_settings = settings(base, **_overrides(base, f"stateful@{version}", max_examples,
+    run_settings = settings(base, **overrides_for(base, f"stateful@{version}", max_examples,
                                                shrink))
     replay_dir = harness.settings.replay_dir
 
@@ -125,7 +125,7 @@ def run_stateful(
         assert_invariants_hold(session, checks, replay_dir)
 
     try:
-        with _quiet_reprs():
+        with quiet_reprs():
             run_state_machine_as_test(  # type: ignore[no-untyped-call]
                 machine_for(harness, version, check), settings=run_settings
             )

@@ -13,6 +13,7 @@ import contextlib
 import enum
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -64,6 +65,7 @@ class ChainTarget:
     templates: Templates
     version: str = "head"
     vector_dim: int = 1024
+    replay_dir: Path | None = None  # where a check writes its replay files (None: none)
 
 
 @dataclass

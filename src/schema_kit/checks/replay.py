@@ -14,7 +14,13 @@ from pathlib import Path
 
 from schema_kit.workload.recording import Recorder
 
-__all__ = ["replay_command", "replay_path", "replay_script", "write_replay"]
+__all__ = [
+    "replay_command",
+    "replay_path",
+    "replay_script",
+    "write_atomically",
+    "write_replay",
+]
 
 
 def replay_script(
@@ -57,7 +63,11 @@ def write_replay(
     check) never sees half a file.
     """
     text = replay_script(recorder, check, version, vector_dim, query, sql_dir)
-    path = replay_path(directory, check, version)
+    return write_atomically(replay_path(directory, check, version), text)
+
+
+def write_atomically(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temp file and a rename; the resolved path."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".tmp", dir=path.parent)
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 from schema_kit.checks.registry import ChainTarget, Check, Found
 from schema_kit.checks.runner import session_target
@@ -71,9 +72,13 @@ def tour_findings(
     return found
 
 
-def detect(check: Check, templates: Templates, version: str = "head", dim: int = 1024) -> Found:
-    """What ``check`` finds on the chain behind ``templates`` at ``version`` (holds: no rows)."""
-    target = ChainTarget(templates, version, dim)
+def detect(
+    check: Check, templates: Templates, version: str = "head", dim: int = 1024,
+    replay_dir: Path | None = None,
+) -> Found:
+    """What ``check`` finds on the chain behind ``templates`` at ``version`` (holds: no rows);
+    a chain check that writes replay files writes them under ``replay_dir``."""
+    target = ChainTarget(templates, version, dim, replay_dir)
     if check.is_data:
         return tour_findings([check], templates, version, dim)[check.name]
     if check.detect is None:

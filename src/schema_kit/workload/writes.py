@@ -15,7 +15,7 @@ from typing import Any
 
 from psycopg import sql
 
-__all__ = ["Delete", "DeleteTenant", "Move", "Operation", "Row", "Upsert"]
+__all__ = ["Delete", "DeleteTenant", "DeleteWorkspace", "Move", "Operation", "Row", "Upsert"]
 
 # One payload column per table, typed as LightRAG writes it; VDB tables also get a vector.
 PAYLOAD: dict[str, tuple[str, str]] = {
@@ -135,6 +135,18 @@ class Delete(Operation):
             sql.Identifier(self.table)
         )
         return query, [self.workspace, list(self.ids)]
+
+
+@dataclass(frozen=True)
+class DeleteWorkspace(Operation):
+    """``DELETE … WHERE workspace = $1``: LightRAG dropping a knowledge base's rows."""
+
+    table: str
+    workspace: str
+
+    def query(self) -> tuple[sql.Composed, list[Any]]:
+        query = sql.SQL("DELETE FROM {} WHERE workspace = %s").format(sql.Identifier(self.table))
+        return query, [self.workspace]
 
 
 @dataclass(frozen=True)

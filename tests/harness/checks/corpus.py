@@ -56,6 +56,15 @@ CORPUS = (
     Mutant("kb_cut_at_the_second_colon", UP,
            r"substr\(workspace, strpos\(workspace, ':'\) \+ 1\)", "split_part(workspace, ':', 2)",
            ("partitions_disjoint", "isolation")),
+    # Registration back in each statement (3.2.0's timing), the staging left as it is: a
+    # statement then holds the registry keys it inserts until COMMIT.
+    Mutant("registration_at_each_statement", REGISTER,
+           r"(WHERE r\.tenant_id <> '' AND r\.kb_id <> ''\s+ON CONFLICT DO NOTHING;)",
+           r"\1 INSERT INTO tenants (tenant_id, name) SELECT DISTINCT r.tenant_id, r.tenant_id "
+           r"FROM new_rows AS r WHERE r.tenant_id <> '' ORDER BY 1 ON CONFLICT DO NOTHING; "
+           r"INSERT INTO knowledge_bases (tenant_id, kb_id, name) SELECT DISTINCT r.tenant_id, "
+           r"r.kb_id, r.kb_id FROM new_rows AS r WHERE r.tenant_id <> '' AND r.kb_id <> '' "
+           r"ORDER BY 1, 2 ON CONFLICT DO NOTHING;", ("concurrent_schedules",)),
     Mutant("missing_on_conflict", REGISTER,
            r"ORDER BY 1\s+ON CONFLICT DO NOTHING;", "ORDER BY 1;", ("acceptance",)),
     Mutant("format_check_dropped", UP,

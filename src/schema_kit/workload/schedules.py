@@ -1,0 +1,319 @@
+"""Concurrent schedules of LightRAG's operations, in the manner of PostgreSQL's isolation tester.
+
+A schedule is a few sessions, each a list of steps (BEGIN, writes, COMMIT or ROLLBACK), and an
+interleaving: the order the steps are issued in. ``schedules()`` draws them with Hypothesis
+over a small pool of tenants, kbs and row ids, so sessions meet on the same registry keys and
+the same rows; ``to_spec`` and ``listing`` write one as a replay anyone can run or read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import psycopg
+from hypothesis import strategies as st
+
+from schema_kit.workload.oracle import Partition, parse
+from schema_kit.workload.writes import (
+    Delete,
+    DeleteTenant,
+    DeleteWorkspace,
+    Move,
+    Operation,
+    Row,
+    Upsert,
+)
+
+__all__ = [
+    "ACTIONS",
+    "MAX_SESSIONS",
+    "POOL",
+    "PROBES",
+    "REGISTRATION_ACTIONS",
+    "TABLES",
+    "TENANTS",
+    "Schedule",
+    "Step",
+    "from_spec",
+    "listing",
+    "schedules",
+    "to_spec",
+]
+
+# Simplest first: Hypothesis shrinks a drawn action towards the start of the tuple.
+ACTIONS = ("upsert_one", "upsert", "move", "delete", "delete_kb", "delete_tenant")
+# What introduces tenants and kbs: the family a registration deadlock can come from.
+REGISTRATION_ACTIONS = ("upsert_one", "upsert")
+TENANTS = ("t1", "t2", "t3")
+KBS = ("kb1", "kb2")
+IDS = ("r1", "r2", "r3")
+TABLES = ("lightrag_doc_full", "lightrag_doc_chunks")
+POOL = tuple(f"{t}:{k}" for t in TENANTS for k in KBS)
+MAX_SESSIONS = 6
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of one session: ``action`` is BEGIN/COMMIT/ROLLBACK, one of ACTIONS, or
+    ``sql``: a statement read back from a spec, its text in ``target``."""
+
+    session: int
+    action: str
+    table: str = ""
+    workspace: str = ""
+    ids: tuple[str, ...] = ()
+    target: str = ""  # a move's new workspace; an sql step's statement
+    tenant: str = ""  # delete_tenant's tenant
+
+    def operation(self, vector_dim: int = 1024) -> Operation | None:
+        """The statement LightRAG would send (None for BEGIN, COMMIT, ROLLBACK)."""
+        if self.action in ("upsert", "upsert_one"):
+            rows = tuple(Row(self.table, self.workspace, i, f"s{self.session + 1}")
+                         for i in self.ids)
+            return Upsert(self.table, rows, vector_dim)
+        if self.action == "move":
+            return Move(self.table, self.workspace, self.target, self.ids)
+        if self.action == "delete":
+            return Delete(self.table, self.workspace, self.ids)
+        if self.action == "delete_kb":
+            return DeleteWorkspace(self.table, self.workspace)
+        if self.action == "delete_tenant":
+            return DeleteTenant(self.tenant)
+        return None
+
+    def describe(self) -> str:
+        ids = ", ".join(self.ids)
+        where = f"{self.table} {self.workspace!r}"
+        return {
+            "begin": "BEGIN",
+            "commit": "COMMIT",
+            "rollback": "ROLLBACK",
+            "upsert": f"upsert ({ids}) into {where}",
+            "upsert_one": f"upsert ({ids}) into {where}",
+            "move": f"move ({ids}) of {where} to {self.target!r}",
+            "delete": f"delete ({ids}) from {where}",
+            "delete_kb": f"delete the kb's rows: {where}",
+            "delete_tenant": f"delete tenant {self.tenant!r}",
+            "sql": self.target[:120],
+        }[self.action]
+
+    def partitions(self) -> set[Partition]:
+        """The (tenant, kb) keys this step writes rows into."""
+        written = self.target if self.action == "move" else self.workspace
+        if self.action not in ("upsert", "upsert_one", "move"):
+            return set()
+        partition = parse(written)
+        return {partition} if partition is not None else set()
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Each session's steps, and the order they are issued in (a session index per step)."""
+
+    sessions: tuple[tuple[Step, ...], ...]
+    order: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        counts = [self.order.count(n) for n in range(len(self.sessions))]
+        if counts != [len(s) for s in self.sessions]:
+            raise ValueError(
+                f"order={self.order!r} must issue each session's steps exactly once "
+                f"(steps per session: {[len(s) for s in self.sessions]})"
+            )
+
+    def issued(self) -> Iterator[tuple[str, Step]]:
+        """``(name, step)`` in the order issued; names are ``s<session>_<n>`` (1-based)."""
+        taken = [0] * len(self.sessions)
+        for n in self.order:
+            step = self.sessions[n][taken[n]]
+            taken[n] += 1
+            yield f"s{n + 1}_{taken[n]}", step
+
+    def partitions(self) -> set[Partition]:
+        return {p for steps in self.sessions for s in steps for p in s.partitions()}
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+
+@st.composite
+def _operation(
+    draw: st.DrawFn, session: int, actions: Sequence[str], tenants: Sequence[str],
+    kbs: Sequence[str],
+) -> Step:
+    action = draw(st.sampled_from(actions))
+    table = draw(st.sampled_from(TABLES))
+    pool = [f"{t}:{k}" for t in tenants for k in kbs]
+    workspace = draw(st.sampled_from(pool))
+    if action == "delete_tenant":
+        return Step(session, action, tenant=draw(st.sampled_from(tenants)))
+    if action == "delete_kb":
+        return Step(session, action, table, workspace)
+    size = (1, 1) if action == "upsert_one" else (2, 3) if action == "upsert" else (1, 2)
+    ids = tuple(draw(st.lists(st.sampled_from(IDS), min_size=size[0], max_size=size[1],
+                              unique=True)))
+    target = draw(st.sampled_from(pool)) if action == "move" else ""
+    return Step(session, action, table, workspace, ids, target)
+
+
+@st.composite
+def schedules(
+    draw: st.DrawFn,
+    *,
+    min_sessions: int = 2,
+    max_sessions: int = 3,
+    max_transactions: int = 2,
+    max_ops: int = 3,
+    actions: Sequence[str] = ACTIONS,
+    tenants: Sequence[str] = TENANTS,
+    kbs: Sequence[str] = KBS,
+) -> Schedule:
+    """A schedule of ``min_sessions`` to ``max_sessions`` sessions, each 1 to
+    ``max_transactions`` transactions of 1 to ``max_ops`` of ``actions``, and an interleaving
+    of their steps, over workspaces of ``tenants`` x ``kbs`` (subsets of the pool)."""
+    if not 1 <= min_sessions <= max_sessions:
+        raise ValueError(f"min_sessions={min_sessions} must be >= 1 and <= "
+                         f"max_sessions={max_sessions}")
+    if max_sessions > MAX_SESSIONS:
+        raise ValueError(f"max_sessions={max_sessions} must be <= {MAX_SESSIONS}")
+    if max_transactions < 1 or max_ops < 1:
+        raise ValueError(f"max_transactions={max_transactions} and max_ops={max_ops} must "
+                         "be >= 1")
+    unknown = sorted(set(actions) - set(ACTIONS))
+    if unknown or not actions:
+        raise ValueError(f"actions={tuple(actions)!r} must be drawn from {ACTIONS}")
+    if not tenants or not set(tenants) <= set(TENANTS) or not kbs or not set(kbs) <= set(KBS):
+        raise ValueError(f"tenants={tuple(tenants)!r} and kbs={tuple(kbs)!r} must be non-empty "
+                         f"subsets of {TENANTS} and {KBS}")
+    sessions: list[tuple[Step, ...]] = []
+    for n in range(draw(st.integers(min_sessions, max_sessions))):
+        steps: list[Step] = []
+        for _ in range(draw(st.integers(1, max_transactions))):
+            steps.append(Step(n, "begin"))
+            ops = draw(st.integers(1, max_ops))
+            steps += [draw(_operation(n, actions, tenants, kbs)) for _ in range(ops)]
+            # Mostly COMMIT: that is where registration happens and what the oracle judges.
+            steps.append(Step(n, draw(st.sampled_from(("commit", "commit", "commit",
+                                                       "rollback")))))
+        sessions.append(tuple(steps))
+    # The interleaving: at each point, the session that goes next (the next one with steps
+    # left when it has none). Shrinks towards s1: a serial schedule unless order matters.
+    left = [len(s) for s in sessions]
+    order: list[int] = []
+    for pick in draw(st.lists(st.integers(0, len(sessions) - 1), min_size=sum(left),
+                              max_size=sum(left))):
+        chosen = next(n % len(left) for n in range(pick, pick + len(left)) if left[n % len(left)])
+        left[chosen] -= 1
+        order.append(chosen)
+    return Schedule(tuple(sessions), tuple(order))
+
+
+def _statement(step: Step, conn: psycopg.Connection[object], vector_dim: int) -> str:
+    op = step.operation(vector_dim)
+    if op is None:
+        return step.action.upper()
+    query, params = op.query()
+    return psycopg.ClientCursor(conn).mogrify(query, params)
+
+
+def to_spec(
+    schedule: Schedule, conn: psycopg.Connection[object], version: str, vector_dim: int,
+    comment: Sequence[str] = (),
+) -> str:
+    """The schedule as an isolation-tester spec (``src/test/isolation`` format): a session
+    block per session, one named step per statement, and the permutation as issued."""
+    lines = [f"# schema_kit schedule, run against a database migrated to {version}"]
+    lines += [f"# {c}" for c in comment]
+    names = dict.fromkeys(range(len(schedule.sessions)), 0)
+    steps: dict[int, list[str]] = {n: [] for n in names}
+    for name, step in schedule.issued():
+        steps[step.session].append(
+            f"step {name} {{ {_statement(step, conn, vector_dim)}; }}")
+    for n, block in steps.items():
+        # Each session checks for a deadlock after 10 ms, as the harness ran it: the one
+        # whose step closes a cycle is the victim.
+        lines += ["", f"session s{n + 1}", "setup { SET deadlock_timeout = '10ms'; }", *block]
+    lines += ["", "permutation " + " ".join(name for name, _ in schedule.issued()), ""]
+    return "\n".join(lines)
+
+
+def listing(schedule: Schedule, results: Sequence[str] = ()) -> str:
+    """The steps as issued (with each one's result when given), then each session's steps."""
+    lines = ["as issued:"]
+    for n, (name, step) in enumerate(schedule.issued()):
+        result = f"  -> {results[n]}" if n < len(results) else ""
+        lines.append(f"  {n + 1:>2}. {name:<6} {step.describe()}{result}")
+    for n, steps in enumerate(schedule.sessions):
+        lines.append(f"session s{n + 1}: " + "; ".join(s.describe() for s in steps))
+    return "\n".join(lines)
+
+
+def _upserts(session: int, *writes: tuple[str, str, str]) -> tuple[Step, ...]:
+    """BEGIN, one single-row upsert per ``(table, workspace, id)``, COMMIT."""
+    return (Step(session, "begin"),
+            *(Step(session, "upsert_one", t, w, (i,)) for t, w, i in writes),
+            Step(session, "commit"))
+
+
+_FULL, _CHUNKS = TABLES
+# Known schedules every run tries first (Hypothesis' explicit examples), then generated ones:
+PROBES = (
+    # The load issue's probe, shrunk: two sessions introduce t1 and t2 in opposite orders.
+    # Registration per statement holds each tenant's key to COMMIT: a deadlock.
+    Schedule((_upserts(0, (_FULL, "t1:kb1", "r1"), (_FULL, "t2:kb1", "r1")),
+              _upserts(1, (_FULL, "t2:kb1", "r2"), (_FULL, "t1:kb1", "r2"))),
+             (0, 1, 0, 1, 0, 1, 0, 1)),
+    # One new tenant, two tables: s2 waits for s1's registration of t1, then s1 for s2's
+    # row (shrunk by Hypothesis from a generated schedule at 3.2.0).
+    Schedule((_upserts(0, (_FULL, "t1:kb1", "r1"), (_CHUNKS, "t1:kb1", "r1")),
+              _upserts(1, (_CHUNKS, "t1:kb1", "r1"))),
+             (0, 0, 1, 1, 0, 0, 1)),
+    # Inherent: the same two rows upserted in opposite orders deadlock with or without
+    # registration; the classifier must count it, not fail it.
+    Schedule((_upserts(0, (_FULL, "t1:kb1", "r1"), (_FULL, "t1:kb1", "r2")),
+              _upserts(1, (_FULL, "t1:kb1", "r2"), (_FULL, "t1:kb1", "r1"))),
+             (0, 1, 0, 1, 0, 1, 0, 1)),
+)
+
+
+_SPEC_STEP = re.compile(r"step (\S+) \{ (.*?);? \}")
+
+
+def from_spec(text: str) -> Schedule:
+    """The schedule a spec written by ``to_spec`` describes: its statements as ``sql`` steps
+    (BEGIN, COMMIT and ROLLBACK as themselves) and its permutation as the order."""
+    sessions: list[list[Step]] = []
+    owner: dict[str, int] = {}
+    names: list[list[str]] = []
+    permutation: list[str] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if line.startswith("session "):
+            sessions.append([])
+            names.append([])
+        elif line.startswith("step "):
+            match = _SPEC_STEP.fullmatch(line)
+            if match is None or not sessions:
+                raise ValueError(f"spec line {number} is not a step of a session: {line!r}")
+            name, statement = match.groups()
+            n = len(sessions) - 1
+            word = statement.strip().upper()
+            if word in ("BEGIN", "COMMIT", "ROLLBACK"):
+                sessions[n].append(Step(n, word.lower()))
+            else:
+                sessions[n].append(Step(n, "sql", target=statement))
+            owner[name] = n
+            names[n].append(name)
+        elif line.startswith("permutation "):
+            permutation = line.split()[1:]
+    unknown = [p for p in permutation if p not in owner]
+    if unknown or not permutation:
+        raise ValueError(f"the spec's permutation {permutation!r} names unknown steps "
+                         f"{unknown!r}" if unknown else "the spec has no permutation line")
+    for n, listed in enumerate(names):
+        if [p for p in permutation if owner[p] == n] != listed:
+            raise ValueError(f"session s{n + 1}'s steps must appear in the permutation in the "
+                             f"order listed: {listed!r}")
+    return Schedule(tuple(tuple(s) for s in sessions), tuple(owner[p] for p in permutation))
