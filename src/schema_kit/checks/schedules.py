@@ -206,6 +206,11 @@ def run_schedules(
     runs, first = [0], [0]
     db = target.templates.clone(target.version, purpose="sched")
     try:
+        with connect(db.dsn) as conn:
+            missing = [t for t in TABLES if t not in tenant_tables(conn)]
+        if missing:
+            return Found(skipped=f"the schedules write {', '.join(TABLES)}; not under the "
+                                 f"tenant contract at {target.version}: {', '.join(missing)}")
         with Sessions(db.dsn, MAX_SESSIONS) as pool, connect(db.dsn) as conn:
 
             def prop(schedule: Schedule) -> None:

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 __all__ = ["print_results", "write_reports"]
 
+SCHEDULES = "concurrent_schedules"
+
 
 def _safety_dicts(verification: Verification) -> list[dict[str, Any]]:
     return [item.to_dict() for item in verification.safety]
@@ -40,6 +42,8 @@ def _json(verification: Verification) -> str:
         "lint": verification.lint.to_dict() if verification.lint else None,
         **({"shards": verification.details["shards"]} if "shards" in verification.details
            else {}),
+        # Transactions of the generated schedules, by how they ended (when that check ran).
+        "schedule_outcomes": verification.details.get(SCHEDULES),
     }
     return json.dumps(payload, indent=2, default=str)
 
@@ -106,6 +110,11 @@ def _markdown(verification: Verification) -> str:
         lines.append(to_markdown(verification.safety))
     if verification.lint:
         lines += ["", "## Lint vs measured locks", "", lint_locks.to_markdown(verification.lint)]
+    outcomes: dict[str, int] | None = verification.details.get(SCHEDULES)
+    if outcomes:
+        lines += ["", "## Concurrent schedules: transactions by how they ended", "",
+                  "| ending | transactions |", "|---|---:|",
+                  *(f"| {ending} | {count} |" for ending, count in sorted(outcomes.items()))]
     return "\n".join(lines) + "\n"
 
 

@@ -34,7 +34,7 @@ from schema_kit.config import Settings
 from schema_kit.db.harness import Harness
 from schema_kit.db.migrations import discover
 from schema_kit.errors import ConfigError, MigrationError, SchemaKitError
-from schema_kit.workload.profiles import hypothesis_settings
+from schema_kit.workload.profiles import hypothesis_settings, profile_chosen
 
 __all__ = ["LINT", "CheckResult", "Verification", "list_checks", "run_verification", "selected"]
 
@@ -250,8 +250,9 @@ def run_verification(
             _record(verification, check.name, "scenario", check, tour[check.name],
                     float(tour[check.name].detail or 0.0))
             continue
-        found = _run(verification, check.name, check.family, check,
-                     partial(detect, check, *chain_at, settings.replay_dir))
+        with profile_chosen(profile):  # a chain check drawing examples draws the profile's
+            found = _run(verification, check.name, check.family, check,
+                         partial(detect, check, *chain_at, settings.replay_dir))
         if found.detail is not None:
             verification.details[check.name] = found.detail
     if verification.safety:

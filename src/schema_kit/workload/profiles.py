@@ -21,7 +21,9 @@ its account (Hypothesis' own plugin takes care not to).
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +41,7 @@ __all__ = [
     "Choice",
     "choose",
     "hypothesis_settings",
+    "profile_chosen",
     "profile_name",
     "register_profiles",
     "selected",
@@ -79,6 +82,17 @@ def choose(choice: Choice) -> Choice:
         _checked(choice.profile)
     previous, _choice = _choice, choice
     return previous
+
+
+@contextlib.contextmanager
+def profile_chosen(name: str) -> Iterator[None]:
+    """``hypothesis_settings()`` gives profile ``name`` (same example database) in the block:
+    the chain checks that draw examples of their own run at the caller's profile."""
+    previous = choose(Choice(name, _choice.example_db))
+    try:
+        yield
+    finally:
+        choose(previous)
 
 
 def _checked(name: str) -> str:

@@ -158,9 +158,7 @@ def _operation(
     return Step(session, action, table, workspace, ids, target)
 
 
-@st.composite
 def schedules(
-    draw: st.DrawFn,
     *,
     min_sessions: int = 2,
     max_sessions: int = 3,
@@ -169,7 +167,7 @@ def schedules(
     actions: Sequence[str] = ACTIONS,
     tenants: Sequence[str] = TENANTS,
     kbs: Sequence[str] = KBS,
-) -> Schedule:
+) -> st.SearchStrategy[Schedule]:
     """A schedule of ``min_sessions`` to ``max_sessions`` sessions, each 1 to
     ``max_transactions`` transactions of 1 to ``max_ops`` of ``actions``, and an interleaving
     of their steps, over workspaces of ``tenants`` x ``kbs`` (subsets of the pool)."""
@@ -187,25 +185,39 @@ def schedules(
     if not tenants or not set(tenants) <= set(TENANTS) or not kbs or not set(kbs) <= set(KBS):
         raise ValueError(f"tenants={tuple(tenants)!r} and kbs={tuple(kbs)!r} must be non-empty "
                          f"subsets of {TENANTS} and {KBS}")
+    return _schedules(min_sessions, max_sessions, max_transactions, max_ops, tuple(actions),
+                      tuple(tenants), tuple(kbs))
+
+
+@st.composite
+def _schedules(
+    draw: st.DrawFn, min_sessions: int, max_sessions: int, max_transactions: int,
+    max_ops: int, actions: tuple[str, ...], tenants: tuple[str, ...], kbs: tuple[str, ...],
+) -> Schedule:
+    # Each step draws a priority right after itself (so deleting a step while shrinking
+    # deletes its priority too); the order issues, at each point, the next step of lowest
+    # priority, the lower session on a tie. All zero: s1's steps, then s2's, ...
     sessions: list[tuple[Step, ...]] = []
+    priorities: list[list[int]] = []
+    rank = st.integers(0, 3)
     for n in range(draw(st.integers(min_sessions, max_sessions))):
-        steps: list[Step] = []
+        ranked: list[tuple[Step, int]] = []
         for _ in range(draw(st.integers(1, max_transactions))):
-            steps.append(Step(n, "begin"))
-            ops = draw(st.integers(1, max_ops))
-            steps += [draw(_operation(n, actions, tenants, kbs)) for _ in range(ops)]
+            ranked.append((Step(n, "begin"), draw(rank)))
+            for _ in range(draw(st.integers(1, max_ops))):
+                op = draw(_operation(n, actions, tenants, kbs))
+                ranked.append((op, draw(rank)))
             # Mostly COMMIT: that is where registration happens and what the oracle judges.
-            steps.append(Step(n, draw(st.sampled_from(("commit", "commit", "commit",
-                                                       "rollback")))))
-        sessions.append(tuple(steps))
-    # The interleaving: at each point, the session that goes next (the next one with steps
-    # left when it has none). Shrinks towards s1: a serial schedule unless order matters.
-    left = [len(s) for s in sessions]
+            end = Step(n, draw(st.sampled_from(("commit", "commit", "commit", "rollback"))))
+            ranked.append((end, draw(rank)))
+        sessions.append(tuple(step for step, _ in ranked))
+        priorities.append([r for _, r in ranked])
+    taken = [0] * len(sessions)
     order: list[int] = []
-    for pick in draw(st.lists(st.integers(0, len(sessions) - 1), min_size=sum(left),
-                              max_size=sum(left))):
-        chosen = next(n % len(left) for n in range(pick, pick + len(left)) if left[n % len(left)])
-        left[chosen] -= 1
+    while len(order) < sum(map(len, sessions)):
+        chosen = min((priorities[n][taken[n]], n) for n in range(len(sessions))
+                     if taken[n] < len(sessions[n]))[1]
+        taken[chosen] += 1
         order.append(chosen)
     return Schedule(tuple(sessions), tuple(order))
 

@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from schema_kit.checks import REGISTRY
+from schema_kit.checks.schedules import INHERENT
 from schema_kit.commands.reports import write_reports
 from schema_kit.commands.verify import LINT, run_verification
 from schema_kit.config import Settings
@@ -71,8 +72,13 @@ def test_verify_holds_at_head_and_writes_three_reports(
     assert report["holds"] is True and len(report["checks"]) == len(verification.checks)
     suite = ET.parse(tmp_path / "report" / "junit.xml").getroot()
     assert suite.get("failures") == "0" and int(suite.get("tests", "0")) == len(names)
-    assert "# schema-kit verify: HOLDS" in (tmp_path / "report" / "report.md").read_text()
+    md = (tmp_path / "report" / "report.md").read_text()
+    assert "# schema-kit verify: HOLDS" in md
     assert len(paths) == 3
+    # The generated schedules' transactions by how they ended, the inherent probe among them.
+    outcomes = report["schedule_outcomes"]
+    assert outcomes["committed"] > 0 and outcomes[INHERENT] >= 1
+    assert f"| {INHERENT} | {outcomes[INHERENT]} |" in md
 
 
 def test_verify_fails_on_a_mutant_naming_the_invariant_and_its_replay(
