@@ -137,12 +137,15 @@ def test_generation_alone_finds_the_seed_deadlock_and_shrinks_it(
     schema_kit_harness: Harness, tmp_path: Path
 ) -> None:
     """No known probe: Hypothesis finds a registration deadlock at the seed and shrinks it
-    to two sessions of one transaction each (marker slow: 36 to 106 s here; 1.3 % of the
-    generated schedules of this strategy have the opposite-order pattern)."""
+    to two sessions of one transaction each (marker slow: 40 to 65 s here; 1.9 % of the
+    schedules this strategy draws have the opposite-order pattern)."""
     target = ChainTarget(schema_kit_harness.templates, "3.0.0", 1024, tmp_path)
     drawn = schedules(actions=REGISTRATION_ACTIONS, max_sessions=2, max_transactions=1,
                       tenants=("t1", "t2"), kbs=("kb1",))
     found = run_schedules(CHECK, target, MODEL_FREE, drawn, max_examples=1500, explicit=())
     assert [w for w, _ in found.rows] == ["registration caused a deadlock"]
     shrunk = from_spec((tmp_path / "concurrent_schedules-3.0.0.spec").read_text())
-    assert len(shrunk.sessions) == 2 and len(shrunk) <= 8
+    # Two sessions of one transaction each (the 8-step probe, or it with one redundant upsert
+    # Hypothesis could not drop in some runs).
+    assert [[s.action for s in steps].count("begin") for steps in shrunk.sessions] == [1, 1]
+    assert len(shrunk) <= 9

@@ -8,6 +8,7 @@ the same rows; ``to_spec`` and ``listing`` write one as a replay anyone can run 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -194,24 +195,22 @@ def _schedules(
     draw: st.DrawFn, min_sessions: int, max_sessions: int, max_transactions: int,
     max_ops: int, actions: tuple[str, ...], tenants: tuple[str, ...], kbs: tuple[str, ...],
 ) -> Schedule:
-    # Each step draws a priority right after itself (so deleting a step while shrinking
-    # deletes its priority too); the order issues, at each point, the next step of lowest
-    # priority, the lower session on a tie. All zero: s1's steps, then s2's, ...
-    sessions: list[tuple[Step, ...]] = []
-    priorities: list[list[int]] = []
+    # Each step is drawn with a priority, and sessions, transactions and writes are lists,
+    # so shrinking deletes a step with its priority; the order issues, at each point, the next
+    # step of lowest priority, the lower session on a tie. All zero: s1's steps, then s2's...
     rank = st.integers(0, 3)
-    for n in range(draw(st.integers(min_sessions, max_sessions))):
-        ranked: list[tuple[Step, int]] = []
-        for _ in range(draw(st.integers(1, max_transactions))):
-            ranked.append((Step(n, "begin"), draw(rank)))
-            for _ in range(draw(st.integers(1, max_ops))):
-                op = draw(_operation(n, actions, tenants, kbs))
-                ranked.append((op, draw(rank)))
-            # Mostly COMMIT: that is where registration happens and what the oracle judges.
-            end = Step(n, draw(st.sampled_from(("commit", "commit", "commit", "rollback"))))
-            ranked.append((end, draw(rank)))
-        sessions.append(tuple(step for step, _ in ranked))
-        priorities.append([r for _, r in ranked])
+    ranked_op = st.tuples(_operation(0, actions, tenants, kbs), rank)
+    transaction = st.tuples(
+        rank, st.lists(ranked_op, min_size=1, max_size=max_ops),
+        # Mostly COMMIT: that is where registration happens and what the oracle judges.
+        st.sampled_from(("commit", "commit", "commit", "rollback")), rank,
+    ).map(lambda t: [(Step(0, "begin"), t[0]), *t[1], (Step(0, t[2]), t[3])])
+    session = st.lists(transaction, min_size=1, max_size=max_transactions).map(
+        lambda txs: [step for tx in txs for step in tx])
+    drawn = draw(st.lists(session, min_size=min_sessions, max_size=max_sessions))
+    sessions = [tuple(dataclasses.replace(step, session=n) for step, _ in steps)
+                for n, steps in enumerate(drawn)]
+    priorities = [[r for _, r in steps] for steps in drawn]
     taken = [0] * len(sessions)
     order: list[int] = []
     while len(order) < sum(map(len, sessions)):
