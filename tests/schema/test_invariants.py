@@ -91,7 +91,7 @@ def test_check_holds_over_generated_batches(
 
 
 def test_every_seed_defect_names_a_registered_check_or_a_workload() -> None:
-    workloads = {"access", "deleted tenant", "stateful"}
+    workloads = {"access", "deleted tenant", "schedules", "stateful"}
     assert set(SEED_DEFECTS) - workloads <= {c.name for c in REGISTRY.properties()}
 
 
