@@ -57,6 +57,8 @@ from schema_kit.workload.tables import tenant_tables
 from schema_kit.workload.writes import Row, Upsert
 
 __all__ = [
+    "INHERENT",
+    "NAME",
     "Examined",
     "ScheduleError",
     "concurrent_schedules_check",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from schema_kit.checks.safety import (
     MigrationSafety,
     Rewrite,
 )
+from schema_kit.checks.schedules import NAME as SCHEDULES
 from schema_kit.commands.shards import PREREQUISITES, Shard
 from schema_kit.commands.verify import CheckResult, Verification
 from schema_kit.errors import ConfigError
@@ -159,6 +161,11 @@ def merge_reports(directories: Sequence[Path]) -> Verification:
     safety = [m for s in shards for m in s.report.get("migration_safety", [])]
     if safety:
         merged.details[MIGRATION_SAFETY.name] = [_safety(m) for m in safety]
+    # The schedules ran on one shard (one unit); their outcome counts travel with it.
+    outcomes = [s.report["schedule_outcomes"] for s in shards
+                if s.report.get("schedule_outcomes")]
+    if outcomes:
+        merged.details[SCHEDULES] = dict(sum(map(Counter, outcomes), Counter()))
     merged.details["shards"] = [
         {"shard": str(s.shard), "report": str(s.directory), "backend": s.report["backend"],
          "server_version": s.report["server_version"], "elapsed_s": s.report["elapsed_s"]}

@@ -9,15 +9,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from schema_kit.checks.safety import to_markdown
+from schema_kit.checks.schedules import NAME as SCHEDULES
 from schema_kit.commands import lint_locks
 from schema_kit.commands.verify import Verification
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["print_results", "write_reports"]
-
-SCHEDULES = "concurrent_schedules"
+__all__ = ["SCHEDULES", "print_results", "write_reports"]
 
 
 def _safety_dicts(verification: Verification) -> list[dict[str, Any]]:

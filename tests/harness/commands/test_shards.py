@@ -12,7 +12,7 @@ import pytest
 from schema_kit.checks import REGISTRY
 from schema_kit.cli import main
 from schema_kit.commands.merge import merge_reports
-from schema_kit.commands.reports import write_reports
+from schema_kit.commands.reports import SCHEDULES, write_reports
 from schema_kit.commands.shards import Shard, chain_digest, units
 from schema_kit.commands.verify import CheckResult, Verification, run_verification, selected
 from schema_kit.config import Settings, default_sql_dir
@@ -66,6 +66,8 @@ def _shard_report(directory: Path, shard: str, every: list[str], chain: str = "c
     verification.checks.append(CheckResult("chain applies", "migration", True, 0.1, 1))
     mine = Shard.parse(shard).mine(every) if shard else every
     verification.checks += [CheckResult(u, "scenario", holds, 0.1, 1) for u in mine]
+    if "a" in mine:  # the shard that ran the schedules reports how their transactions ended
+        verification.details[SCHEDULES] = {"committed": 7, "rolled back": 2}
     write_reports(verification, directory)
     return directory
 
@@ -82,6 +84,7 @@ def test_merge_joins_the_shards_into_one_verdict(tmp_path: Path) -> None:
     report = json.loads((out / "report.json").read_text())
     assert report["holds"] is True and report["units"] == every
     assert len(report["shards"]) == 3
+    assert report["schedule_outcomes"] == {"committed": 7, "rolled back": 2}
     assert ET.parse(out / "junit.xml").getroot().get("tests") == str(len(every) + 1)
     assert "merged: shard 2/3 from" in (out / "report.md").read_text()
     # One failing unit on one shard fails the whole verdict.
