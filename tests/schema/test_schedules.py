@@ -15,6 +15,7 @@ import pytest
 from schema_kit.checks import REGISTRY, ChainTarget
 from schema_kit.checks.schedules import (
     INHERENT,
+    TENANT_DELETED,
     Examined,
     examine,
     reset,
@@ -149,3 +150,31 @@ def test_generation_alone_finds_the_seed_deadlock_and_shrinks_it(
     # Hypothesis could not drop in some runs).
     assert [[s.action for s in steps].count("begin") for steps in shrunk.sessions] == [1, 1]
     assert len(shrunk) <= 9
+
+
+def _up(session: int, workspace: str, *ids: str) -> Step:
+    return Step(session, "upsert_one" if len(ids) == 1 else "upsert", "lightrag_doc_full",
+                workspace, ids)
+
+
+@pytest.mark.our_chain
+def test_a_tenant_deleted_while_another_session_writes_it_deadlocks_inherently(
+    schema_kit_harness: Harness,
+) -> None:
+    # As verify's thorough run at head found it: s1 deletes t1 (which its first transaction
+    # registered), then waits for s2's uncommitted row r2; s2's COMMIT registers t1 again and
+    # waits for s1's delete of it. Pre-registering t1 changes what s2's own delete of t1
+    # does, so the replay cannot tell; the foreign key would make s2 wait the same way.
+    s1 = (Step(0, "begin"), _up(0, "t1:kb1", "r1"), Step(0, "commit"), Step(0, "begin"),
+          _up(0, "t1:kb1", "r1"), Step(0, "delete_tenant", tenant="t1"),
+          _up(0, "t1:kb1", "r1", "r2"), Step(0, "commit"))
+    s2 = (Step(1, "begin"), _up(1, "t1:kb1", "r1"), Step(1, "rollback"), Step(1, "begin"),
+          Step(1, "delete_tenant", tenant="t1"), _up(1, "t1:kb1", "r2"),
+          Step(1, "delete", "lightrag_doc_full", "t1:kb1", ("r1",)), Step(1, "commit"))
+    schedule = Schedule((s1, s2), (0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1))
+    [examined] = list(_examine(schema_kit_harness, "head", schedule))
+    assert examined.run.endings() == [Ending.COMMITTED, Ending.COMMITTED, Ending.ROLLED_BACK,
+                                      Ending.DEADLOCK]
+    assert examined.run.transactions[3].step == "s2_8"  # its COMMIT
+    assert examined.violations == []
+    assert examined.classes == {"committed": 2, "rolled back": 1, TENANT_DELETED: 1}

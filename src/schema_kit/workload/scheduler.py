@@ -11,7 +11,9 @@ so a schedule replays with the same victim every time.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import enum
+import re
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -71,6 +73,7 @@ class StepResult:
     sqlstate: str | None = None
     waited: bool = False  # it was seen waiting for another session's lock
     skipped: bool = False  # its transaction had already failed: not sent
+    cycle: str = ""  # a deadlock victim's: the server's account of the cycle, by session
 
     def summary(self) -> str:
         text = "skipped (transaction failed)" if self.skipped else (self.error or "ok")
@@ -173,8 +176,9 @@ class _Session:
 
     @staticmethod
     def _error(name: str, step: Step, exc: psycopg.Error) -> StepResult:
+        cycle = (exc.diag.message_detail or "") if exc.sqlstate == "40P01" else ""
         return StepResult(name, step, f"{exc.sqlstate}: {exc.diag.message_primary}",
-                          exc.sqlstate)
+                          exc.sqlstate, cycle=cycle)
 
     def close(self) -> None:
         if self.pending is not None and not self.pending[1].done():
@@ -221,10 +225,16 @@ class _Runner:
         self.schedule, self.vector_dim = schedule, vector_dim
         self.monitor = pool.monitor
         self.sessions = pool.sessions[:len(schedule.sessions)]
-        for session in self.sessions:
+        for session in pool.sessions:  # the unused ones too: none may hold a lock
             session.restart()
+        # The deadlock detector names backends by pid; a replay names them by session.
+        self.names = {s.pid: f"s{s.index + 1}" for s in pool.sessions}
+        self.names[pool.monitor.info.backend_pid] = "the runner's monitor"
         self.results: dict[int, StepResult] = {}
         self.waited: set[int] = set()
+
+    def _name(self, match: re.Match[str]) -> str:
+        return self.names.get(int(match.group(1)), f"backend {match.group(1)}")
 
     def _start(self, session: _Session, position: int, name: str, step: Step) -> None:
         session.pending = (position, session.pool.submit(session.execute, name, step,
@@ -244,9 +254,10 @@ class _Runner:
             if session.pending is not None and session.pending[1].done():
                 position, future = session.pending
                 result = future.result()
-                if position in self.waited:
-                    result = StepResult(result.name, result.step, result.error,
-                                        result.sqlstate, True, result.skipped)
+                if position in self.waited or result.cycle:
+                    result = dataclasses.replace(
+                        result, waited=result.waited or position in self.waited,
+                        cycle=re.sub(r"\b[Pp]rocess (\d+)", self._name, result.cycle))
                 self.results[position] = result
                 session.pending = None
                 moved = True

@@ -164,7 +164,7 @@ def schedules(
     min_sessions: int = 2,
     max_sessions: int = 3,
     max_transactions: int = 2,
-    max_ops: int = 3,
+    max_ops: int = 4,
     actions: Sequence[str] = ACTIONS,
     tenants: Sequence[str] = TENANTS,
     kbs: Sequence[str] = KBS,
@@ -198,6 +198,11 @@ def _schedules(
     # Each step is drawn with a priority, and sessions, transactions and writes are lists,
     # so shrinking deletes a step with its priority; the order issues, at each point, the next
     # step of lowest priority, the lower session on a tie. All zero: s1's steps, then s2's...
+    # Swarm testing: each schedule draws a subset of the actions, tenants and kbs, so some
+    # are all upserts into two workspaces (contention) and others mix every operation.
+    actions = tuple(draw(st.lists(st.sampled_from(actions), min_size=1, unique=True)))
+    tenants = tuple(draw(st.lists(st.sampled_from(tenants), min_size=1, unique=True)))
+    kbs = tuple(draw(st.lists(st.sampled_from(kbs), min_size=1, unique=True)))
     rank = st.integers(0, 3)
     ranked_op = st.tuples(_operation(0, actions, tenants, kbs), rank)
     transaction = st.tuples(
