@@ -178,3 +178,19 @@ def test_a_tenant_deleted_while_another_session_writes_it_deadlocks_inherently(
     assert examined.run.transactions[3].step == "s2_8"  # its COMMIT
     assert examined.violations == []
     assert examined.classes == {"committed": 2, "rolled back": 1, TENANT_DELETED: 1}
+
+
+@pytest.mark.our_chain
+def test_repeatable_read_meeting_a_tenant_committed_after_its_snapshot_cannot_serialize(
+    schema_kit_harness: Harness,
+) -> None:
+    # At commit, registering t1 meets the row another session committed after this
+    # transaction's snapshot: under REPEATABLE READ, ON CONFLICT cannot see it (40001).
+    s1 = (Step(0, "begin", target="repeatable read"), _up(0, "t1:kb1", "r1"), Step(0, "commit"))
+    s2 = (Step(1, "begin"), _up(1, "t1:kb1", "r2"), Step(1, "commit"))
+    schedule = Schedule((s1, s2), (0, 0, 1, 1, 1, 0))
+    [examined] = list(_examine(schema_kit_harness, "head", schedule))
+    assert examined.run.endings() == [Ending.SERIALIZATION, Ending.COMMITTED]
+    assert examined.run.transactions[0].error.startswith("40001")
+    assert examined.violations == []
+    assert examined.classes == {"committed": 1, "serialization failure": 1}

@@ -23,7 +23,7 @@ import psycopg
 from psycopg import sql
 
 from schema_kit.errors import SchemaKitError
-from schema_kit.workload.schedules import Schedule, Step
+from schema_kit.workload.schedules import ISOLATIONS, Schedule, Step
 
 __all__ = [
     "Ending",
@@ -39,6 +39,12 @@ __all__ = [
 DEADLOCK_TIMEOUT_MS = 10
 _SETTLE_S = 4 * DEADLOCK_TIMEOUT_MS / 1000  # a blocked session's deadlock check has run
 _STEP_LIMIT_S = 30.0
+_BEGIN = {
+    "": sql.SQL("BEGIN"),
+    "repeatable read": sql.SQL("BEGIN ISOLATION LEVEL REPEATABLE READ"),
+    "serializable": sql.SQL("BEGIN ISOLATION LEVEL SERIALIZABLE"),
+}
+assert set(_BEGIN) == {"", *ISOLATIONS}
 
 
 class Ending(enum.Enum):
@@ -135,7 +141,7 @@ class _Session:
 
     def execute(self, name: str, step: Step, vector_dim: int) -> StepResult:
         if step.action == "begin":
-            self.conn.execute("BEGIN")
+            self.conn.execute(_BEGIN[step.target])
             return StepResult(name, step)
         if step.action in ("commit", "rollback"):
             if self.failed is not None:

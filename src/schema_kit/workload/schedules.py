@@ -29,6 +29,7 @@ from schema_kit.workload.writes import (
 
 __all__ = [
     "ACTIONS",
+    "ISOLATIONS",
     "MAX_SESSIONS",
     "POOL",
     "PROBES",
@@ -53,6 +54,7 @@ IDS = ("r1", "r2", "r3")
 TABLES = ("lightrag_doc_full", "lightrag_doc_chunks")
 POOL = tuple(f"{t}:{k}" for t in TENANTS for k in KBS)
 MAX_SESSIONS = 6
+ISOLATIONS = ("repeatable read", "serializable")
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,7 @@ class Step:
     table: str = ""
     workspace: str = ""
     ids: tuple[str, ...] = ()
-    target: str = ""  # a move's new workspace; an sql step's statement
+    target: str = ""  # a move's new workspace; an sql step's statement; BEGIN's isolation
     tenant: str = ""  # delete_tenant's tenant
 
     def operation(self, vector_dim: int = 1024) -> Operation | None:
@@ -88,7 +90,7 @@ class Step:
         ids = ", ".join(self.ids)
         where = f"{self.table} {self.workspace!r}"
         return {
-            "begin": "BEGIN",
+            "begin": f"BEGIN ISOLATION LEVEL {self.target.upper()}" if self.target else "BEGIN",
             "commit": "COMMIT",
             "rollback": "ROLLBACK",
             "upsert": f"upsert ({ids}) into {where}",
@@ -168,10 +170,13 @@ def schedules(
     actions: Sequence[str] = ACTIONS,
     tenants: Sequence[str] = TENANTS,
     kbs: Sequence[str] = KBS,
+    isolations: Sequence[str] = ("",),
 ) -> st.SearchStrategy[Schedule]:
     """A schedule of ``min_sessions`` to ``max_sessions`` sessions, each 1 to
     ``max_transactions`` transactions of 1 to ``max_ops`` of ``actions``, and an interleaving
-    of their steps, over workspaces of ``tenants`` x ``kbs`` (subsets of the pool)."""
+    of their steps, over workspaces of ``tenants`` x ``kbs`` (subsets of the pool); each
+    transaction BEGINs at one of ``isolations`` ("": the session's default, READ COMMITTED,
+    as LightRAG's; or ISOLATIONS)."""
     if not 1 <= min_sessions <= max_sessions:
         raise ValueError(f"min_sessions={min_sessions} must be >= 1 and <= "
                          f"max_sessions={max_sessions}")
@@ -186,14 +191,18 @@ def schedules(
     if not tenants or not set(tenants) <= set(TENANTS) or not kbs or not set(kbs) <= set(KBS):
         raise ValueError(f"tenants={tuple(tenants)!r} and kbs={tuple(kbs)!r} must be non-empty "
                          f"subsets of {TENANTS} and {KBS}")
+    if not isolations or not set(isolations) <= {"", *ISOLATIONS}:
+        raise ValueError(f"isolations={tuple(isolations)!r} must be non-empty and drawn from "
+                         f"{('', *ISOLATIONS)}")
     return _schedules(min_sessions, max_sessions, max_transactions, max_ops, tuple(actions),
-                      tuple(tenants), tuple(kbs))
+                      tuple(tenants), tuple(kbs), tuple(isolations))
 
 
 @st.composite
 def _schedules(
     draw: st.DrawFn, min_sessions: int, max_sessions: int, max_transactions: int,
     max_ops: int, actions: tuple[str, ...], tenants: tuple[str, ...], kbs: tuple[str, ...],
+    isolations: tuple[str, ...],
 ) -> Schedule:
     # Each step is drawn with a priority, and sessions, transactions and writes are lists,
     # so shrinking deletes a step with its priority; the order issues, at each point, the next
@@ -206,10 +215,10 @@ def _schedules(
     rank = st.integers(0, 3)
     ranked_op = st.tuples(_operation(0, actions, tenants, kbs), rank)
     transaction = st.tuples(
-        rank, st.lists(ranked_op, min_size=1, max_size=max_ops),
+        st.sampled_from(isolations), rank, st.lists(ranked_op, min_size=1, max_size=max_ops),
         # Mostly COMMIT: that is where registration happens and what the oracle judges.
         st.sampled_from(("commit", "commit", "commit", "rollback")), rank,
-    ).map(lambda t: [(Step(0, "begin"), t[0]), *t[1], (Step(0, t[2]), t[3])])
+    ).map(lambda t: [(Step(0, "begin", target=t[0]), t[1]), *t[2], (Step(0, t[3]), t[4])])
     session = st.lists(transaction, min_size=1, max_size=max_transactions).map(
         lambda txs: [step for tx in txs for step in tx])
     drawn = draw(st.lists(session, min_size=min_sessions, max_size=max_sessions))
@@ -229,7 +238,7 @@ def _schedules(
 def _statement(step: Step, conn: psycopg.Connection[object], vector_dim: int) -> str:
     op = step.operation(vector_dim)
     if op is None:
-        return step.action.upper()
+        return step.describe()
     query, params = op.query()
     return psycopg.ClientCursor(conn).mogrify(query, params)
 
@@ -316,8 +325,11 @@ def from_spec(text: str) -> Schedule:
             name, statement = match.groups()
             n = len(sessions) - 1
             word = statement.strip().upper()
+            level = word.removeprefix("BEGIN ISOLATION LEVEL ").lower()
             if word in ("BEGIN", "COMMIT", "ROLLBACK"):
                 sessions[n].append(Step(n, word.lower()))
+            elif level in ISOLATIONS:
+                sessions[n].append(Step(n, "begin", target=level))
             else:
                 sessions[n].append(Step(n, "sql", target=statement))
             owner[name] = n

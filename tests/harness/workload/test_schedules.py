@@ -55,6 +55,7 @@ def test_a_strategy_restricted_to_some_actions_draws_only_those(data: st.DataObj
     ({"actions": ("truncate",)}, "actions=('truncate',) must be drawn from"),
     ({"tenants": ("acme",)}, "tenants=('acme',) and kbs=('kb1', 'kb2') must be non-empty"),
     ({"max_ops": 0}, "max_transactions=2 and max_ops=0 must be >= 1"),
+    ({"isolations": ("read uncommitted",)}, "isolations=('read uncommitted',) must be"),
 ])
 def test_bad_strategy_arguments_name_the_argument_and_value(
     kwargs: dict[str, object], message: str
@@ -82,13 +83,16 @@ def test_a_spec_reads_back_as_the_same_interleaving() -> None:
     spec = "\n".join([
         "# comment", "session s1", "setup { SET deadlock_timeout = '10ms'; }",
         "step s1_1 { BEGIN; }", "step s1_2 { INSERT INTO t VALUES (1); }", "step s1_3 { COMMIT; }",
-        "session s2", "step s2_1 { BEGIN; }", "step s2_2 { ROLLBACK; }",
+        "session s2", "step s2_1 { BEGIN ISOLATION LEVEL REPEATABLE READ; }",
+        "step s2_2 { ROLLBACK; }",
         "permutation s1_1 s2_1 s1_2 s2_2 s1_3",
     ])
     schedule = from_spec(spec)
     assert schedule.order == (0, 1, 0, 1, 0)
     assert [s.action for s in schedule.sessions[0]] == ["begin", "sql", "commit"]
     assert schedule.sessions[0][1].target == "INSERT INTO t VALUES (1)"
+    assert schedule.sessions[1][0] == Step(1, "begin", target="repeatable read")
+    assert schedule.sessions[1][0].describe() == "BEGIN ISOLATION LEVEL REPEATABLE READ"
     with pytest.raises(ValueError, match="must appear in the permutation in the order listed"):
         from_spec(spec.replace("permutation s1_1 s2_1 s1_2", "permutation s1_2 s2_1 s1_1"))
     with pytest.raises(ValueError, match="names unknown steps"):
