@@ -20,8 +20,11 @@ from schema_kit.provision.docker import docker_available
 
 def child_env(**extra: str) -> dict[str, str]:
     """This process's environment for a child pytest or CLI run, minus pytest-xdist's
-    worker variables: a child of a worker is a session of its own, not a worker."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST_")}
+    worker variables: a child of a worker is a session of its own, not a worker; and minus
+    SCHEMA_KIT_REUSE(_DIR): a run reusing its servers (the edit loop) must not make the
+    children whose leaks the tests look for keep theirs (a reuse test sets its own)."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PYTEST_XDIST_", "SCHEMA_KIT_REUSE"))}
     env.pop("PYTEST_CURRENT_TEST", None)
     return {**env, **extra}
 
