@@ -284,3 +284,8 @@ def test_the_plugin_keeps_one_server_per_worker(root: Path, tmp_path: Path) -> N
     assert sorted(s.path.name for s in slots(root)) == ["gw0", "gw1"]
     assert len(clean(root).removed) == 2
     _assert_all_gone(root)
+
+
+def test_ci_never_asks_for_reuse() -> None:
+    ci = (Path(__file__).resolve().parents[3] / ".ci" / "run").read_text()
+    assert "reuse" not in ci.lower()  # neither the flag nor the env var: CI starts fresh
