@@ -53,11 +53,15 @@ def _meta(comment: str | None) -> dict[str, Any]:
 
 
 def find(admin: psycopg.Connection[Any], prefix: str, key: str) -> str | None:
-    """The kept template of ``key``, if a run built and recorded it."""
+    """The kept template of ``key``, if a run built and recorded it. A database of its name
+    that is not (a build cut short that ``sweep`` did not see) is dropped, so the name is
+    free to build it."""
     name = kept_name(prefix, key)
     for found, template, comment in _ours(admin, prefix):
-        if found == name and template and _meta(comment).get("key") == key:
-            return name
+        if found == name:
+            if template and _meta(comment).get("key") == key:
+                return name
+            drop(admin, name)
     return None
 
 

@@ -30,7 +30,15 @@ from schema_kit.config import Settings
 from schema_kit.errors import ProvisionError
 from schema_kit.provision.base import Server
 from schema_kit.provision.embedded import SOCKET_PATH_MAX, import_embedded, without_durability
-from schema_kit.provision.slots import PROJECT_FILE, Slot, SlotBusy, reuse_root, slot_for, slots
+from schema_kit.provision.slots import (
+    PROJECT_FILE,
+    Slot,
+    SlotBusy,
+    make,
+    reuse_root,
+    slot_for,
+    slots,
+)
 
 __all__ = ["Cleaned", "SlotBusy", "clean", "refusal", "reuse_embedded"]
 
@@ -192,7 +200,8 @@ def reuse_embedded(settings: Settings, name: str) -> Iterator[Server]:
     """Own the slot ``name`` of this project for the block and yield its server, left
     running afterwards. SlotBusy, before anything starts, if a live run owns the slot."""
     slot = slot_for(reuse_root(settings.reuse_dir), settings.sql_dir, name)
-    _checked_socket(slot.data)
+    _checked_socket(slot.data)  # before anything is made that `clean` would not find
+    make(slot, settings.sql_dir)
     with slot.owned():
         how = _running(slot.data)
         dsn = _dsn(slot.data)

@@ -27,7 +27,9 @@ from pathlib import Path
 
 from schema_kit.errors import ProvisionError
 
-__all__ = ["LOCK_FILE", "PROJECT_FILE", "Slot", "SlotBusy", "reuse_root", "slot_for", "slots"]
+__all__ = [
+    "LOCK_FILE", "PROJECT_FILE", "Slot", "SlotBusy", "make", "reuse_root", "slot_for", "slots",
+]
 
 LOCK_FILE = "owner.lock"
 PROJECT_FILE = "project.json"
@@ -123,15 +125,18 @@ def _project(root: Path, sql_dir: Path) -> Path:
 
 
 def slot_for(root: Path, sql_dir: Path, name: str) -> Slot:
-    """The slot ``name`` of the project of ``sql_dir``, its directories made."""
+    """The slot ``name`` of the project of ``sql_dir`` (``make`` creates its directories)."""
     if not _SLOT_NAME.fullmatch(name):
         raise ProvisionError(f"reuse slot {name!r} must be 1-32 letters, digits, '_' or '-'")
-    project = _project(root, sql_dir)
-    (project / name).mkdir(parents=True, exist_ok=True)
-    record = project / PROJECT_FILE
+    return Slot(_project(root, sql_dir) / name)
+
+
+def make(slot: Slot, sql_dir: Path) -> None:
+    """Create the slot's directories and its project's record of the sql dir."""
+    slot.path.mkdir(parents=True, exist_ok=True)
+    record = slot.path.parent / PROJECT_FILE
     if not record.exists():
         record.write_text(json.dumps({"sql_dir": str(Path(sql_dir).resolve())}) + "\n")
-    return Slot(project / name)
 
 
 def slots(root: Path) -> list[Slot]:

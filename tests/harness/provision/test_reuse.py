@@ -20,6 +20,7 @@ import pytest
 from schema_kit import cli
 from schema_kit.config import Settings
 from schema_kit.db.harness import Harness
+from schema_kit.errors import ProvisionError
 from schema_kit.provision.reuse import clean
 from schema_kit.provision.slots import slots
 from tests.conftest import TINY_CHAIN, SqlDirFactory
@@ -147,6 +148,7 @@ import sys, time
 from pathlib import Path
 from schema_kit.config import Settings
 from schema_kit.db.harness import Harness
+from schema_kit.errors import ProvisionError
 settings = Settings(backend="embedded", reuse=True, reuse_dir=Path(sys.argv[1]),
                     sql_dir=Path(sys.argv[2]))
 harness = Harness(settings, tag="owner", reuse_slot="main")
@@ -247,6 +249,18 @@ def test_reuse_is_ignored_in_ci_and_on_other_backends(
         assert not in_ci.harness.server.reused
         assert "reuse ignored: CI is set" in (in_ci.harness.describe() or "")
     _assert_all_gone(root)
+
+
+def test_a_reuse_dir_too_deep_for_the_socket_is_refused_before_anything_is_made(
+    tmp_path: Path, chain: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CI", raising=False)
+    deep = tmp_path / ("d" * 100)
+    with Session(_settings(deep, chain)) as session, \
+            pytest.raises(ProvisionError, match="set SCHEMA_KIT_REUSE_DIR") as caught:
+        session.harness.server  # noqa: B018 - the property starts it
+    assert str(deep) in str(caught.value)
+    assert not deep.exists()
 
 
 INNER = '''
