@@ -45,7 +45,7 @@ __all__ = ["Cleaned", "SlotBusy", "clean", "refusal", "reuse_embedded"]
 _SOCKET_NAME = "/.s.PGSQL.65535"
 _START_ERRORS = (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError, RuntimeError)
 _OFF = ("", "0", "false", "no", "off")
-_START_TRIES = 6
+_START_TRIES = 4
 
 
 def refusal(backend: str, env: Mapping[str, str] | None = None) -> str:
@@ -169,7 +169,9 @@ def _running(data: Path) -> str:
             _restart(data)
             return "started again from its data dir"
         except _START_ERRORS as exc:
-            why = f"rebuilt: its data dir would not start ({type(exc).__name__})"
+            kept_log = data.parent / "rebuilt.log"  # why, for whoever wonders afterwards
+            kept_log.write_text(_log_tail(data))
+            why = f"rebuilt: its data dir would not start ({type(exc).__name__}; {kept_log})"
         _stop(data)
         shutil.rmtree(data)
     else:

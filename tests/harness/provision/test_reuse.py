@@ -232,6 +232,7 @@ def test_a_data_dir_that_will_not_start_is_rebuilt(root: Path, chain: Path) -> N
     (data / "postgresql.conf").write_text("this is not a setting\n")
     with Session(settings) as second:
         assert second.harness.server.note.startswith("reused (rebuilt")
+        assert "postgresql.conf\" contains errors" in (data.parent / "rebuilt.log").read_text()
         second.harness.templates.template("head")
         assert second.migrated, "a rebuilt server has no template"
 
