@@ -21,7 +21,7 @@ from schema_kit import cli
 from schema_kit.config import Settings
 from schema_kit.db.harness import Harness
 from schema_kit.errors import ProvisionError
-from schema_kit.provision.reuse import clean
+from schema_kit.provision.reuse import clean, refusal
 from schema_kit.provision.slots import slots
 from tests.conftest import TINY_CHAIN, SqlDirFactory
 from tests.harness.children import child, child_env, child_tmpdir, servers_under
@@ -304,3 +304,15 @@ def test_the_plugin_keeps_one_server_per_worker(root: Path, tmp_path: Path) -> N
 def test_ci_never_asks_for_reuse() -> None:
     ci = (Path(__file__).resolve().parents[3] / ".ci" / "run").read_text()
     assert "reuse" not in ci.lower()  # neither the flag nor the env var: CI starts fresh
+
+
+@pytest.mark.parametrize(("env", "backend", "why"), [
+    ({}, "embedded", ""),
+    ({"CI": "0"}, "embedded", ""),
+    ({"CI": "false"}, "embedded", ""),
+    ({"CI": "true"}, "embedded", "reuse ignored: CI is set (a CI run never keeps a server)"),
+    ({"CI": "1"}, "container", "reuse ignored: CI is set (a CI run never keeps a server)"),
+    ({}, "container", "reuse ignored: it applies to the embedded backend only, not container"),
+])
+def test_where_reuse_applies(env: dict[str, str], backend: str, why: str) -> None:
+    assert refusal(backend, env) == why
