@@ -5,11 +5,9 @@ under a reuse root of its own (never the user's cache), cleaned whatever the tes
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,25 +20,17 @@ from schema_kit.config import Settings
 from schema_kit.db.harness import Harness
 from schema_kit.errors import ProvisionError
 from schema_kit.provision.reuse import clean, refusal
-from schema_kit.provision.slots import slots
 from tests.conftest import TINY_CHAIN, SqlDirFactory
-from tests.harness.children import child, child_env, child_tmpdir, servers_under
+from tests.harness.children import child, child_env, child_tmpdir, nothing_kept, reuse_root
 
 
 @pytest.fixture
 def root(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A reuse root of the test's own, short enough for the servers' sockets (pytest's
-    tmp_path can be too deep); its servers are stopped and it is removed afterwards. CI is
-    unset: reuse is what these tests are about (a test below sets it)."""
+    """A reuse root of the test's own; CI is unset: reuse is what these tests are about (a
+    test below sets it)."""
     monkeypatch.delenv("CI", raising=False)
-    path = Path(tempfile.mkdtemp(prefix="skr-", dir="/tmp"))
-    try:
+    with reuse_root() as path:
         yield path
-    finally:
-        try:
-            clean(path)
-        finally:
-            shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture
@@ -90,12 +80,6 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _assert_all_gone(root: Path) -> None:
-    assert servers_under(root) == []
-    assert slots(root) == []
-    assert list(root.iterdir()) == []
-
-
 def test_a_second_run_finds_the_server_and_the_template(root: Path, chain: Path) -> None:
     settings = _settings(root, chain)
     with Session(settings) as first:
@@ -120,7 +104,7 @@ def test_a_second_run_finds_the_server_and_the_template(root: Path, chain: Path)
     done = clean(root)
     assert len(done.removed) == 1 and f"server pid {pid} stopped" in done.removed[0]
     assert not _alive(pid)
-    _assert_all_gone(root)
+    assert nothing_kept(root) == []
 
 
 def test_a_changed_migration_builds_a_new_template_and_drops_the_old(
@@ -196,7 +180,7 @@ def test_a_killed_owner_s_server_is_taken_over_then_cleaned(
     assert cli.main(["clean", "--reuse-dir", str(root)]) == 0
     out = capsys.readouterr().out
     assert f"server pid {pid} stopped" in out and str(chain) in out
-    _assert_all_gone(root)
+    assert nothing_kept(root) == []
     assert cli.main(["clean", "--reuse-dir", str(root)]) == 0
     assert capsys.readouterr().out == f"nothing to clean under {root}\n"
 
@@ -249,7 +233,7 @@ def test_reuse_is_ignored_in_ci_and_on_other_backends(
     with Session(_settings(root, chain)) as in_ci:
         assert not in_ci.harness.server.reused
         assert "reuse ignored: CI is set" in (in_ci.harness.describe() or "")
-    _assert_all_gone(root)
+    assert nothing_kept(root) == []
 
 
 def test_a_reuse_dir_too_deep_for_the_socket_is_refused_before_anything_is_made(
@@ -262,43 +246,6 @@ def test_a_reuse_dir_too_deep_for_the_socket_is_refused_before_anything_is_made(
         session.harness.server  # noqa: B018 - the property starts it
     assert str(deep) in str(caught.value)
     assert not deep.exists()
-
-
-INNER = '''
-from pathlib import Path
-
-def test_uses_the_server(schema_kit_harness, schema_kit_db, worker_id):
-    data = Path(schema_kit_harness.server.detail)
-    pid = (data / "postmaster.pid").read_text().split()[0]
-    Path({out!r}, worker_id).write_text(pid)
-'''
-
-
-def test_the_plugin_keeps_one_server_per_worker(root: Path, tmp_path: Path) -> None:
-    out = tmp_path / "pids"
-    out.mkdir()
-    (tmp_path / "test_inner.py").write_text(INNER.format(out=str(out)))
-    env = {k: v for k, v in child_env(SCHEMA_KIT_BACKEND="embedded",
-                                      SCHEMA_KIT_REUSE_DIR=str(root)).items() if k != "CI"}
-    args = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-c", os.devnull,
-            f"--rootdir={tmp_path}", "-n", "2", "--dist", "each", "--schema-kit-reuse",
-            str(tmp_path / "test_inner.py")]
-
-    def run() -> tuple[dict[str, str], str]:
-        result = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True,
-                                timeout=300)
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-        return {p.name: p.read_text() for p in out.iterdir()}, result.stdout
-
-    first, said = run()
-    assert sorted(first) == ["gw0", "gw1"] and first["gw0"] != first["gw1"]
-    assert said.count("reused (new") == 2, said
-    second, said = run()
-    assert second == first, "each worker found its own server again"
-    assert said.count("reused (found running") == 2, said
-    assert sorted(s.path.name for s in slots(root)) == ["gw0", "gw1"]
-    assert len(clean(root).removed) == 2
-    _assert_all_gone(root)
 
 
 def test_ci_never_asks_for_reuse() -> None:
