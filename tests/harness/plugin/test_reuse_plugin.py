@@ -10,6 +10,7 @@ from pathlib import Path
 
 from schema_kit.provision.reuse import clean
 from schema_kit.provision.slots import slots
+from tests.conftest import TINY_CHAIN, SqlDirFactory
 from tests.harness.children import child_env, nothing_kept, reuse_root
 
 INNER = '''
@@ -22,17 +23,20 @@ def test_uses_the_server(schema_kit_harness, schema_kit_db, worker_id):
 '''
 
 
-def test_the_plugin_keeps_one_server_per_worker(tmp_path: Path) -> None:
+def test_the_plugin_keeps_one_server_per_worker(
+    tmp_path: Path, make_sql_dir: SqlDirFactory
+) -> None:
     with reuse_root() as root:
-        _two_runs(root, tmp_path)
+        _two_runs(root, tmp_path, make_sql_dir(dict(TINY_CHAIN)))
 
 
-def _two_runs(root: Path, tmp_path: Path) -> None:
+def _two_runs(root: Path, tmp_path: Path, sql_dir: Path) -> None:
     out = tmp_path / "pids"
     out.mkdir()
     (tmp_path / "test_inner.py").write_text(INNER.format(out=str(out)))
-    env = {k: v for k, v in child_env(SCHEMA_KIT_BACKEND="embedded",
-                                      SCHEMA_KIT_REUSE_DIR=str(root)).items() if k != "CI"}
+    # A tiny chain: the point is the servers, not the time it takes to migrate ours.
+    env = {k: v for k, v in child_env(SCHEMA_KIT_BACKEND="embedded", SCHEMA_KIT_SQL_DIR=str(
+        sql_dir), SCHEMA_KIT_REUSE_DIR=str(root)).items() if k != "CI"}
     args = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-c", os.devnull,
             f"--rootdir={tmp_path}", "-n", "2", "--dist", "each", "--schema-kit-reuse",
             str(tmp_path / "test_inner.py")]
