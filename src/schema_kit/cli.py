@@ -1,5 +1,5 @@
 """``schema-kit``: migrate, rollback, status, snapshot, diff, verify, report-merge, audit,
-lint, build-image.
+lint, build-image, clean.
 
 The flags of the options (``--dsn``, ``--backend`` …) are generated from ``config.OPTIONS``,
 each subcommand naming the ones it takes, so they share the names, help and choices of the
@@ -78,6 +78,7 @@ _OPTIONS: dict[str, tuple[str | _Use, ...]] = {
         "db_prefix",
     ),
     "lint": ("sql_dir", "vector_dim", "vector_suffix", *_LINT),
+    "clean": ("reuse_dir",),
 }
 
 
@@ -92,8 +93,8 @@ def _add_options(parser: argparse.ArgumentParser, command: str) -> None:
         spec = option_named(use.name)
         flags = [use.alias, spec.cli_flag] if use.alias else [spec.cli_flag]
         parser.add_argument(
-            *flags, dest=spec.name, choices=spec.choices or None,
-            help=spec.describe(use.help, use.default),
+            *flags, dest=spec.name, help=spec.describe(use.help, use.default),
+            **spec.flag_kwargs(),
         )
     parser.set_defaults(option_names=tuple(u.name for u in uses))
 
@@ -238,6 +239,16 @@ _HELP: dict[str, _Help] = {
         ("schema-kit build-image", "schema-kit build-image --force"),
         ("0  built, or the tag already exists", _BAD_INPUT),
     ),
+    "clean": _Help(
+        "stop and remove the servers pytest --schema-kit-reuse kept",
+        "Stop every embedded server that `pytest --schema-kit-reuse` kept between runs (one "
+        "per project and xdist worker, under --reuse-dir) and remove its directory, "
+        "templates included; print each one removed. A server a live pytest run owns is left "
+        "running and named, with that run's pid.",
+        ("schema-kit clean", "schema-kit clean --reuse-dir /tmp/sk-reuse"),
+        ("0  removed what there was (also when there was nothing)",
+         "2  a live run owns a server (named with its pid; the others are removed)"),
+    ),
 }
 
 
@@ -327,6 +338,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_json(p)
     # It parses its own arguments (main hands them over before this parser runs).
     _add_command(sub, "bench-report", add_help=False)
+    p = _add_command(sub, "clean")
+    _add_options(p, "clean")
     p = _add_command(sub, "build-image")
     p.add_argument("--force", action="store_true", help="rebuild even if the tag exists")
     return parser
@@ -664,6 +677,22 @@ def _build_image(args: argparse.Namespace) -> int:
     return 0
 
 
+def _clean(args: argparse.Namespace) -> int:
+    from schema_kit.errors import ProvisionError
+    from schema_kit.provision.reuse import clean
+    from schema_kit.provision.slots import reuse_root
+
+    root = reuse_root(_settings(args).reuse_dir)
+    done = clean(root)
+    for line in done.removed:
+        print(line)
+    if done.busy:
+        raise ProvisionError(done.refusal())
+    if not done.removed:
+        print(f"nothing to clean under {root}")
+    return 0
+
+
 _COMMANDS = {
     "migrate": lambda a: _migrate(a, down_only=False),
     "rollback": lambda a: _migrate(a, down_only=True),
@@ -675,6 +704,7 @@ _COMMANDS = {
     "audit": _audit,
     "lint": _lint,
     "build-image": _build_image,
+    "clean": _clean,
 }
 
 

@@ -75,6 +75,18 @@ def _path(name: str, raw: str) -> Path:
 
 def _path_or_none(name: str, raw: str) -> Path | None:
     return _path(name, raw) if raw else None
+
+
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _switch(name: str, raw: str) -> bool:
+    word = raw.strip().lower()
+    if word in _TRUE + _FALSE:
+        return word in _TRUE
+    raise ConfigError(f"{name}={raw!r} must be one of {', '.join(_TRUE + _FALSE)}")
+
+
 # Where schema_kit's own properties keep their Hypothesis examples (pytest and verify alike).
 DEFAULT_EXAMPLE_DIR = ".schema_kit/examples"
 EXAMPLE_DB_FORMS = (
@@ -185,6 +197,9 @@ class Option:
     default: str
     convert: Callable[[str, str], Any] = _text
     choices: tuple[str, ...] = ()
+    # A switch: its flags take no value and mean this one (``--schema-kit-reuse``), so a
+    # path after them stays a path; the ini key and env var take any value (1/0).
+    bare: str = ""
 
     @property
     def env(self) -> str:
@@ -204,6 +219,12 @@ class Option:
 
     def parse(self, raw: str) -> Any:
         return self.convert(self.name, raw)
+
+    def flag_kwargs(self) -> dict[str, Any]:
+        """argparse keywords of its flags beyond the name: choices, or a switch's value."""
+        if self.bare:
+            return {"action": "store_const", "const": self.bare}
+        return {"choices": self.choices or None}
 
     def describe(self, meaning: str | None = None, default: str | None = None) -> str:
         """Help text naming the env var and the default; ``meaning``/``default`` replace the
@@ -241,6 +262,12 @@ OPTIONS: tuple[Option, ...] = (
            "examples: a directory, redis://host:port/N, github-artifact:owner/repo[/artifact] "
            f"or readonly:<any of these>; a shared one is used alongside {DEFAULT_EXAMPLE_DIR}",
            DEFAULT_EXAMPLE_DIR, _example_db),
+    # The edit loop's: pytest only (no subcommand starts a reused server), never in CI.
+    Option("reuse", "keep the embedded server and its migrated templates between pytest runs "
+           "(one per xdist worker; `schema-kit clean` removes them); ignored where CI is set",
+           "0", _switch, bare="1"),
+    Option("reuse_dir", "where reused servers live (none: $XDG_CACHE_HOME/schema_kit/reuse, "
+           "else ~/.cache/schema_kit/reuse)", "", _path_or_none),
 )
 _BY_NAME = {o.name: o for o in OPTIONS}
 
@@ -278,6 +305,8 @@ class Settings:
     squawk: str = dataclasses.field(default_factory=_default("squawk"))
     squawk_config: Path | None = dataclasses.field(default_factory=_default("squawk_config"))
     example_db: str = dataclasses.field(default_factory=_default("example_db"))
+    reuse: bool = dataclasses.field(default_factory=_default("reuse"))
+    reuse_dir: Path | None = dataclasses.field(default_factory=_default("reuse_dir"))
 
     def __post_init__(self) -> None:
         for spec in OPTIONS:

@@ -61,7 +61,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         text = option.describe()
         parser.addini(option.ini, text, default=None)
         group.addoption(option.pytest_flag, dest=option.ini, default=None, help=text,
-                        choices=option.choices or None)
+                        **option.flag_kwargs())
 
 
 def _raise_interrupt(signum: int, _frame: FrameType | None) -> None:
@@ -91,10 +91,14 @@ def _harness(config: pytest.Config) -> Harness:
 
         worker = getattr(config, "workerinput", {}).get("workerid", "m")
         progress = None if config.option.verbose < 1 else _progress
+        settings = config.stash[_SETTINGS]
+        # With reuse, each xdist worker owns the kept server of its own slot, as it has a
+        # server of its own without reuse; a run without workers owns the slot `main`.
+        slot = (worker if worker != "m" else "main") if settings.reuse else None
         harness = Harness(
-            config.stash[_SETTINGS], tag=f"{worker}{os.getpid()}", progress=progress,
+            settings, tag=f"{worker}{os.getpid()}", progress=progress,
             on_start=lambda: _server_starting(config),
-            on_started=lambda line: _server_started(config, line),
+            on_started=lambda line: _server_started(config, line), reuse_slot=slot,
         )
         config.stash[_HARNESS] = harness
     return harness
@@ -198,7 +202,8 @@ def schema_kit_harness(pytestconfig: pytest.Config) -> Harness:
 
 @pytest.fixture(scope="session")
 def schema_kit_server(schema_kit_harness: Harness) -> Server:
-    """The running server of this session (started once, stopped at the end)."""
+    """The running server of this session (started once, stopped at the end unless
+    ``--schema-kit-reuse`` keeps it)."""
     return schema_kit_harness.server
 
 

@@ -20,8 +20,11 @@ from schema_kit.provision.docker import docker_available
 
 def child_env(**extra: str) -> dict[str, str]:
     """This process's environment for a child pytest or CLI run, minus pytest-xdist's
-    worker variables: a child of a worker is a session of its own, not a worker."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST_")}
+    worker variables: a child of a worker is a session of its own, not a worker; and minus
+    SCHEMA_KIT_REUSE(_DIR): a run reusing its servers (the edit loop) must not make the
+    children whose leaks the tests look for keep theirs (a reuse test sets its own)."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PYTEST_XDIST_", "SCHEMA_KIT_REUSE"))}
     env.pop("PYTEST_CURRENT_TEST", None)
     return {**env, **extra}
 
@@ -100,3 +103,26 @@ def child(
         if proc.poll() is None:
             proc.kill()
         proc.communicate(timeout=60)
+
+
+@contextmanager
+def reuse_root() -> Iterator[Path]:
+    """A reuse root (``reuse_dir``) of a test's own, never the user's cache, short enough for
+    the kept servers' sockets (pytest's tmp_path can be too deep); its servers are stopped
+    and it is removed afterwards, whatever the test did."""
+    from schema_kit.provision.reuse import clean
+
+    path = Path(tempfile.mkdtemp(prefix="skr-", dir="/tmp"))
+    try:
+        yield path
+    finally:
+        try:
+            clean(path)
+        finally:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def nothing_kept(root: Path) -> list[str]:
+    """What is left under a reuse root: its servers' processes, then its files."""
+    return [f"pid {pid}" for pid in servers_under(root)] + sorted(
+        str(p.relative_to(root)) for p in root.rglob("*"))

@@ -24,8 +24,9 @@ def test_dump(schema_kit_settings):
     values = {f.name: str(getattr(schema_kit_settings, f.name)) for f in fields}
     Path(os.environ["SETTINGS_DUMP"]).write_text(json.dumps(values))
 """
-# Options no subcommand takes: only the pytest benchmarks read bench_rows.
-_PYTEST_ONLY = {"bench_rows"}
+# Options no subcommand takes: only the pytest benchmarks read bench_rows, and only pytest
+# runs reuse a server (the edit loop's; `clean` takes reuse_dir).
+_PYTEST_ONLY = {"bench_rows", "reuse"}
 # Arguments a subcommand needs besides its options, to parse at all.
 _REQUIRED = {"rollback": ["--to", "base"]}
 
@@ -48,6 +49,8 @@ def _samples(tmp_path: Path) -> dict[str, tuple[str, object]]:
         "squawk": ("/opt/squawk/bin/squawk", "/opt/squawk/bin/squawk"),
         "squawk_config": (str(tmp_path / "team.toml"), (tmp_path / "team.toml").resolve()),
         "example_db": ("redis://cache.example:6380/2", "redis://cache.example:6380/2"),
+        "reuse": ("yes", True),
+        "reuse_dir": (str(tmp_path / "reuse"), (tmp_path / "reuse").resolve()),
     }
 
 
@@ -85,7 +88,10 @@ def test_every_option_works_under_all_four_names(tmp_path: Path) -> None:
     # The pytest ini key and the pytest flag, each alone, in a real child session.
     via_ini = _child_settings(tmp_path, {o.ini: samples[o.name][0] for o in OPTIONS}, [])
     assert {o.name: via_ini[o.name] for o in OPTIONS} == expected
-    flags = [f"{o.pytest_flag}={samples[o.name][0]}" for o in OPTIONS]
+    # A switch's flag takes no value: its bare meaning is the sample's.
+    assert all(o.parse(o.bare) == samples[o.name][1] for o in OPTIONS if o.bare)
+    flags = [o.pytest_flag if o.bare else f"{o.pytest_flag}={samples[o.name][0]}"
+             for o in OPTIONS]
     via_flags = _child_settings(tmp_path, {}, flags)
     assert {o.name: via_flags[o.name] for o in OPTIONS} == expected
 

@@ -22,6 +22,7 @@ from psycopg.pq import TransactionStatus
 
 from schema_kit.config import DEFAULT_MIGRATIONS_TABLE
 from schema_kit.connect import connect, dsn_for
+from schema_kit.db import kept
 from schema_kit.db.migrations import Migrator, apply_script, discover
 from schema_kit.errors import SchemaKitError
 from schema_kit.provision.base import Server
@@ -73,8 +74,9 @@ class ScratchDatabases:
             raise SchemaKitError(f"database name {name!r} is longer than PostgreSQL's 63 bytes")
         return name
 
-    def create(self, purpose: str, template: str | None = None) -> str:
-        name = self.new_name(purpose)
+    def create(self, purpose: str, template: str | None = None, name: str | None = None) -> str:
+        """A new database of ours (``name``: that name, else a fresh one for ``purpose``)."""
+        name = name or self.new_name(purpose)
         query = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
         if template is not None:
             # A template is marked ALLOW_CONNECTIONS false (``mark_template``): nobody can be
@@ -108,6 +110,13 @@ class ScratchDatabases:
             "WHERE datname = %s AND pid <> pg_backend_pid()",
             (name,),
         )
+
+    def keep(self, name: str) -> None:
+        """Leave ``name`` (one of ours) on the server past ``close``: a kept template of a
+        reused server. It is no longer ours to drop, here or by ``drop``."""
+        self._ours(name, "keep")
+        self._created.remove(name)
+        self._marked.discard(name)
 
     def _ours(self, name: str, what: str) -> None:
         if name not in self._created:
@@ -151,8 +160,12 @@ class Templates:
         params: dict[str, int | str],
         progress: Callable[[str], None] | None = None,
         table: str = DEFAULT_MIGRATIONS_TABLE,
+        keep: bool = False,
     ) -> None:
+        """``keep``: the server is reused and this run owns it; templates are kept on it and
+        found again by key (``db.kept``) instead of built for this run alone."""
         self.scratch = scratch
+        self.keep = keep
         self.table = table  # the bookkeeping table the migrator keeps in every database
         self.sql_dir = Path(sql_dir)
         self.params = params
@@ -190,15 +203,31 @@ class Templates:
     def template(self, version: str | None = "head") -> str:
         key = self._key(version)
         if key not in self._templates:
-            name = self.scratch.create("tpl")
-            with connect(self.scratch.dsn(name)) as conn:
-                self.prepare(conn)
-                self.migrator(conn).migrate(
-                    version or "base", progress=self.progress
-                )
-            self.scratch.mark_template(name)
-            self._templates[key] = name
+            if self.keep:
+                self._templates[key] = self._kept(key, version)
+            else:
+                self._templates[key] = self._build(self.scratch.create("tpl"), version)
         return self._templates[key]
+
+    def _build(self, name: str, version: str | None) -> str:
+        with connect(self.scratch.dsn(name)) as conn:
+            self.prepare(conn)
+            self.migrator(conn).migrate(version or "base", progress=self.progress)
+        self.scratch.mark_template(name)
+        return name
+
+    def _kept(self, key: str, version: str | None) -> str:
+        """The reused server's template of ``key``: found, or built, recorded and kept, the
+        one it replaces (same version, older chain) dropped."""
+        admin, prefix = self.scratch.admin, self.scratch.prefix
+        found = kept.find(admin, prefix, key)
+        if found is not None:
+            return found
+        name = self._build(self.scratch.create("tpl", name=kept.kept_name(prefix, key)), version)
+        self.scratch.keep(name)
+        kept.record(admin, name, key, version)
+        kept.drop_replaced(admin, prefix, version, key)
+        return name
 
     def clone(self, version: str | None = "head", purpose: str = "db") -> Database:
         name = self.scratch.create(purpose, template=self.template(version))

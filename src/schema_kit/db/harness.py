@@ -8,7 +8,8 @@ from collections.abc import Callable
 
 from schema_kit.config import Settings
 from schema_kit.connect import connect
-from schema_kit.db.databases import Database, ScratchDatabases, Templates
+from schema_kit.db import kept
+from schema_kit.db.databases import SCRATCH_COMMENT, Database, ScratchDatabases, Templates
 from schema_kit.errors import SchemaKitError
 from schema_kit.provision import Server, provision
 
@@ -26,8 +27,12 @@ class Harness:
         server: Server | None = None,
         on_start: Callable[[], None] | None = None,
         on_started: Callable[[str], None] | None = None,
+        reuse_slot: str | None = None,
     ) -> None:
-        """``server``: reuse a running server (another harness's) instead of starting one.
+        """``server``: use a running server (another harness's) instead of starting one.
+        ``reuse_slot``: ask for the kept server of that slot (``provision``); where it is
+        given, this harness owns it: its templates are kept there, and what a dead run left
+        there is dropped first.
 
         Nothing starts until ``server`` (or what needs it) is first used; ``on_start`` runs
         just before this harness starts a server and ``on_started`` once it answers, with
@@ -41,6 +46,8 @@ class Harness:
         self._on_started = on_started
         self._stack = contextlib.ExitStack()
         self._server: Server | None = server
+        self._reuse_slot = reuse_slot
+        self._owns_reused = False
         self._scratch: ScratchDatabases | None = None
         self._templates: Templates | None = None
         self._error: SchemaKitError | None = None
@@ -56,7 +63,12 @@ class Harness:
             if self._on_start is not None:
                 self._on_start()
             try:
-                self._server = self._stack.enter_context(provision(self.settings))
+                self._server = self._stack.enter_context(
+                    provision(self.settings, self._reuse_slot))
+                self._owns_reused = self._server.reused
+                if self._owns_reused:  # what a killed run left there would stay for good
+                    with connect(self._server.dsn, autocommit=True) as conn:
+                        kept.sweep(conn, self.settings.db_prefix, SCRATCH_COMMENT)
             except SchemaKitError as exc:
                 self._error = exc
                 self.close()
@@ -74,9 +86,10 @@ class Harness:
         """The running server in one line, or None where none was started."""
         if self._server is None or not self.server_version:
             return None
+        note = f", {self._server.note}" if self._server.note else ""
         return (
             f"backend={self._server.backend} (asked: {self.settings.backend}), "
-            f"PostgreSQL {self.server_version}, {self._server.detail}"
+            f"PostgreSQL {self.server_version}, {self._server.detail}{note}"
         )
 
     @property
@@ -94,7 +107,7 @@ class Harness:
         if self._templates is None:
             self._templates = Templates(
                 self.scratch, self.settings.sql_dir, self.params, self.progress,
-                self.settings.migrations_table,
+                self.settings.migrations_table, keep=self._owns_reused,
             )
         return self._templates
 

