@@ -71,7 +71,7 @@ _OPTIONS: dict[str, tuple[str | _Use, ...]] = {
         # verify is the release job: its own default is the thorough profile.
         _Use("hypothesis_profile", "Hypothesis profile of verify's properties",
              default="thorough", alias="--profile"), *_LINT,
-        "example_db",
+        "example_db", "upgrade_rows",
     ),
     "audit": (
         _TARGET, _Use("backend", "where the reference catalog is built"), "image", *_MIGRATION,

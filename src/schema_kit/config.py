@@ -39,6 +39,7 @@ __all__ = [
 # The harness's bookkeeping: a name of its own, so it never collides with the schema_migrations
 # table a team's chain may create and update itself.
 DEFAULT_MIGRATIONS_TABLE = "schema_kit_migrations"
+DEFAULT_UPGRADE_ROWS = 10_000
 _TABLE_NAME = r"([a-z_][a-z0-9_]{0,62}\.)?[a-z_][a-z0-9_]{0,62}"
 BACKENDS = ("auto", "container", "embedded", "dsn")
 # schema_kit's own Hypothesis profiles, by their short names (registered with Hypothesis as
@@ -227,6 +228,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("db_prefix", "name prefix of the scratch databases the harness creates", "schema_kit_"),
     Option("bench_rows", "rows loaded for the benchmarks (10000, 100000, 1000000, ...)", "10000",
            _integer),
+    Option("upgrade_rows", "rows loaded at the seed before verify's upgrade under load "
+           "(10000, 1000000, ...)", str(DEFAULT_UPGRADE_ROWS), _integer),
     Option("replay_dir", "directory for the psql replay scripts of failed invariants",
            ".schema_kit/replays", _path),
     Option("migrations_table", "the harness's own bookkeeping table, [schema.]name (never a "
@@ -272,6 +275,7 @@ class Settings:
     vector_suffix: str = dataclasses.field(default_factory=_default("vector_suffix"))
     db_prefix: str = dataclasses.field(default_factory=_default("db_prefix"))
     bench_rows: int = dataclasses.field(default_factory=_default("bench_rows"))
+    upgrade_rows: int = dataclasses.field(default_factory=_default("upgrade_rows"))
     replay_dir: Path = dataclasses.field(default_factory=_default("replay_dir"))
     migrations_table: str = dataclasses.field(default_factory=_default("migrations_table"))
     hypothesis_profile: str = dataclasses.field(default_factory=_default("hypothesis_profile"))
@@ -300,6 +304,9 @@ class Settings:
             )
         if not 100 <= self.bench_rows <= 100_000_000:
             raise ConfigError(f"bench_rows={self.bench_rows} must be between 100 and 100000000")
+        if not 100 <= self.upgrade_rows <= 100_000_000:
+            raise ConfigError(
+                f"upgrade_rows={self.upgrade_rows} must be between 100 and 100000000")
         if not re.fullmatch(_TABLE_NAME, self.migrations_table):
             raise ConfigError(
                 f"migrations_table={self.migrations_table!r} must be [schema.]name, each "

@@ -42,6 +42,7 @@ def _samples(tmp_path: Path) -> dict[str, tuple[str, object]]:
         "vector_suffix": ("model_8d", "model_8d"),
         "db_prefix": ("sk_", "sk_"),
         "bench_rows": ("500", 500),
+        "upgrade_rows": ("2000", 2000),
         "replay_dir": (str(replays), replays.resolve()),
         "migrations_table": ("ops.applied", "ops.applied"),
         "hypothesis_profile": ("dev", "dev"),

@@ -17,6 +17,7 @@ from typing import Any
 
 import psycopg
 
+from schema_kit.config import DEFAULT_UPGRADE_ROWS
 from schema_kit.db.databases import Templates
 from schema_kit.workload.oracle import Model
 
@@ -64,6 +65,7 @@ class ChainTarget:
     templates: Templates
     version: str = "head"
     vector_dim: int = 1024
+    upgrade_rows: int = DEFAULT_UPGRADE_ROWS  # the rows loaded before an upgrade under load
 
 
 @dataclass

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 
 from schema_kit.checks.registry import ChainTarget, Check, Found
 from schema_kit.checks.runner import session_target
+from schema_kit.config import DEFAULT_UPGRADE_ROWS
 from schema_kit.db.databases import Templates
 from schema_kit.workload.session import WriteSession
 from schema_kit.workload.strategies import Batch
@@ -71,9 +72,11 @@ def tour_findings(
     return found
 
 
-def detect(check: Check, templates: Templates, version: str = "head", dim: int = 1024) -> Found:
-    """What ``check`` finds on the chain behind ``templates`` at ``version`` (holds: no rows)."""
-    target = ChainTarget(templates, version, dim)
+def detect(check: Check, templates: Templates, version: str = "head", dim: int = 1024,
+           upgrade_rows: int = DEFAULT_UPGRADE_ROWS) -> Found:
+    """What ``check`` finds on the chain behind ``templates`` at ``version`` (holds: no rows);
+    ``upgrade_rows`` is the size a check that loads data before upgrading loads."""
+    target = ChainTarget(templates, version, dim, upgrade_rows)
     if check.is_data:
         return tour_findings([check], templates, version, dim)[check.name]
     if check.detect is None:

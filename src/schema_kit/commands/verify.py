@@ -251,7 +251,7 @@ def run_verification(
                     float(tour[check.name].detail or 0.0))
             continue
         found = _run(verification, check.name, check.family, check,
-                     partial(detect, check, *chain_at))
+                     partial(detect, check, *chain_at, upgrade_rows=settings.upgrade_rows))
         if found.detail is not None:
             verification.details[check.name] = found.detail
     if verification.safety:
