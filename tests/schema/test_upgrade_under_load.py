@@ -6,6 +6,7 @@ failed), never a duration: the figures themselves are the benchmark's.
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
@@ -97,6 +98,14 @@ def test_the_markdown_section_names_each_migration_and_the_blocked(
     assert row.endswith("| none | " + ", ".join(sorted({*WRITERS, *READERS})) + " |")
     assert "every pre-loaded row's checksum and every committed row as before" in text
     assert "every data check holds." in text
+
+
+def test_the_json_form_reads_back_as_it_was(
+    upgraded: tuple[UpgradeUnderLoad, set[str], set[str]],
+) -> None:
+    """report-merge rebuilds the measurement from a shard's report.json."""
+    result = upgraded[0]
+    assert UpgradeUnderLoad.from_dict(json.loads(json.dumps(result.to_dict()))) == result
 
 
 def test_a_migration_that_fails_stops_the_upgrade_and_is_reported(

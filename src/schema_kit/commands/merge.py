@@ -24,8 +24,9 @@ from schema_kit.checks.safety import (
     Rewrite,
 )
 from schema_kit.commands.shards import PREREQUISITES, Shard
-from schema_kit.commands.verify import CheckResult, Verification
+from schema_kit.commands.verify import UPGRADE_UNDER_LOAD, CheckResult, Verification
 from schema_kit.errors import ConfigError
+from schema_kit.workload.upgrade_load import UpgradeUnderLoad
 
 __all__ = ["merge_reports"]
 
@@ -159,6 +160,10 @@ def merge_reports(directories: Sequence[Path]) -> Verification:
     safety = [m for s in shards for m in s.report.get("migration_safety", [])]
     if safety:
         merged.details[MIGRATION_SAFETY.name] = [_safety(m) for m in safety]
+    # One shard ran it (it is one unit).
+    under_load = [s.report[UPGRADE_UNDER_LOAD] for s in shards if s.report.get(UPGRADE_UNDER_LOAD)]
+    if under_load:
+        merged.details[UPGRADE_UNDER_LOAD] = UpgradeUnderLoad.from_dict(under_load[0])
     merged.details["shards"] = [
         {"shard": str(s.shard), "report": str(s.directory), "backend": s.report["backend"],
          "server_version": s.report["server_version"], "elapsed_s": s.report["elapsed_s"]}

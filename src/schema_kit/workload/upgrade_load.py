@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import psycopg
@@ -55,6 +55,19 @@ class UpgradeUnderLoad:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> UpgradeUnderLoad:
+        """What ``to_dict`` wrote (a shard's report.json, read back by report-merge)."""
+        def steps(m: dict[str, Any]) -> MigrationLoad:
+            return replace(MigrationLoad(**m), errors=tuple(m["errors"]),
+                           writes=Latency(**m["writes"]), reads=Latency(**m["reads"]))
+
+        return replace(
+            cls(**data), before=Latency(**data["before"]), after=Latency(**data["after"]),
+            migrations=tuple(steps(m) for m in data["migrations"]),
+            lost=tuple((str(a), str(b)) for a, b in data["lost"]),
+            invariants=tuple((str(a), str(b)) for a, b in data["invariants"]))
 
 
 def measure_upgrade(templates: Templates, rows: int = 10_000, *, vector_dim: int = 1024,

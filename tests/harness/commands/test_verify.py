@@ -26,6 +26,7 @@ def _harness_on(server_harness: Harness, replays: Path, sql_dir: Path | None = N
         sql_dir=sql_dir or server_harness.settings.sql_dir,
         vector_dim=server_harness.settings.vector_dim,
         replay_dir=replays,
+        upgrade_rows=server_harness.settings.upgrade_rows,
     )
     return Harness(settings, tag="vfy", server=server_harness.server)
 
@@ -45,6 +46,11 @@ def test_verify_holds_at_head_and_writes_three_reports(
     # squawk misses the ACCESS EXCLUSIVE 3.0.0 takes on knowledge_bases (dropping the legacy
     # tables that reference it): reported, never failing.
     assert statuses.pop(LINT) == "reported"
+    # A measurement too: 3.3.0 can deadlock with the writers (reported, never failing).
+    assert statuses.pop("upgrade_under_load") in ("holds", "reported")
+    under_load = verification.under_load
+    assert under_load is not None and under_load.start == "3.0.0"
+    assert under_load.migrations[0].version == "3.1.0"
     assert verification.lint is not None and [
         (d.version, d.table, d.kind) for d in verification.lint.disagreements] == [
         ("3.0.0", "knowledge_bases", "missed")]
@@ -71,7 +77,11 @@ def test_verify_holds_at_head_and_writes_three_reports(
     assert report["holds"] is True and len(report["checks"]) == len(verification.checks)
     suite = ET.parse(tmp_path / "report" / "junit.xml").getroot()
     assert suite.get("failures") == "0" and int(suite.get("tests", "0")) == len(names)
-    assert "# schema-kit verify: HOLDS" in (tmp_path / "report" / "report.md").read_text()
+    md = (tmp_path / "report" / "report.md").read_text()
+    assert "# schema-kit verify: HOLDS" in md
+    assert "## Upgrade under load (LightRAG writing and reading while it ran)" in md
+    assert "| 3.1.0 Enforce the tenant contract | 1 |" in md
+    assert report["upgrade_under_load"]["migrations"][0]["version"] == "3.1.0"
     assert len(paths) == 3
 
 
