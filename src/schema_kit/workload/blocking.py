@@ -61,10 +61,15 @@ class BlockingMonitor:
             # A poll can never hang, so stop() always gets the thread back.
             self._conn.execute("SET statement_timeout = '5s'")
             self._gate = connect(dsn)
+        except BaseException:
+            self._conn.close()
+            raise
+        try:
             self._gate.execute(sql.SQL("LOCK TABLE {} IN SHARE MODE").format(
                 sql.Identifier(*table.split("."))))
         except BaseException:
             self._conn.close()
+            self._gate.close()
             raise
         self._gate_pid = self._gate.info.backend_pid
         self._gated_at: float | None = None

@@ -110,7 +110,7 @@ class Workers:
         """Stop and join every thread, close every connection; re-raise a worker's error."""
         self._stop.set()
         try:
-            for worker in self.workers:
+            for worker in (w for w in self.workers if w.thread is not None):
                 assert worker.thread is not None
                 worker.thread.join(timeout=60)
                 if worker.thread.is_alive():  # stuck in a statement: cancel it, then join

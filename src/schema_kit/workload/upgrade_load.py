@@ -97,8 +97,8 @@ def measure_upgrade(templates: Templates, rows: int = 10_000, *, vector_dim: int
             # The biggest tenants' kbs: where a deployment's traffic goes.
             spaces = [f"{t}:{k}" for t, k in dataset.workspaces[:12]]
             workers = Workers(db.dsn, spaces, written, vector_dim, writers, readers, seed)
-            workers.start()
             try:
+                workers.start()
                 workers.wait_for(warmup, 0.0)
                 first = time.perf_counter()
                 measured: list[MigrationLoad] = []
