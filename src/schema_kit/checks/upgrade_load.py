@@ -77,7 +77,8 @@ def to_markdown(result: UpgradeUnderLoad) -> str:
     refusals = [(m.version, e) for m in result.migrations for e in m.errors]
     if refusals:
         lines += ["", "Migration attempts refused under load (re-run when the SQLSTATE is "
-                  "transient: class 40 or 55P03):", ""]
+                  "transient: class 40; a lock timeout, 55P03, after the migrator's own "
+                  "re-runs):", ""]
         lines += [f"- {version}: {error.splitlines()[0][:400]}" for version, error in refusals]
     lines += ["", f"After: {result.writer_rows} rows the writers committed; "
               + ("every pre-loaded row's checksum and every committed row as before"

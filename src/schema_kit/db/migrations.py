@@ -103,6 +103,7 @@ class Step:
     migration: Migration
     direction: str  # "up" or "down"
     elapsed_s: float = 0.0
+    attempts: int = 1  # more: refused for a lock timeout, run again (``lock_retries``)
 
 
 # Decoration around a description: ``-- ==== Title ====``, ``-- ---- Title``, ``-- ** x **``.
@@ -298,8 +299,14 @@ class Migrator:
         migrations: Sequence[Migration],
         params: Params,
         table: str = DEFAULT_MIGRATIONS_TABLE,
+        lock_timeout_ms: int | None = None,
+        lock_retries: int = 0,
     ) -> None:
+        """``lock_timeout_ms``: a transactional migration waits at most that long for each
+        lock (``SET LOCAL lock_timeout``), so writers never queue long behind a migration
+        that waits; refused (55P03), it is run again up to ``lock_retries`` times."""
         self.conn = conn
+        self.lock_timeout_ms, self.lock_retries = lock_timeout_ms, lock_retries
         self.table = table  # [schema.]name of the bookkeeping
         self._table = sql.Identifier(*table.split("."))
         self.migrations = list(migrations)
@@ -475,11 +482,19 @@ class Migrator:
             with self.conn.transaction():
                 self._record(migration, direction, int((time.perf_counter() - start) * 1000))
             return Step(migration, direction, time.perf_counter() - start)
+        attempts = 1
         try:
-            with self.conn.transaction():
-                _execute(self.conn, script)
-                elapsed_ms = int((time.perf_counter() - start) * 1000)
-                self._record(migration, direction, elapsed_ms)
+            while True:
+                try:
+                    self._transactional(script, migration, direction, start)
+                    break
+                except _Failed as failed:
+                    # A lock not granted within lock_timeout: nothing was kept, and waiting
+                    # a little lets the writers queued behind the migration drain first.
+                    if failed.error.sqlstate != "55P03" or attempts > self.lock_retries:
+                        raise
+                    time.sleep(min(1.0, 0.05 * 2 ** (attempts - 1)))
+                    attempts += 1
         except _Failed as failed:
             exc = failed.error
             state = exc.sqlstate or "no SQLSTATE"
@@ -497,7 +512,19 @@ class Migrator:
                 f"{_first_line(exc)}; nothing of it was kept (schema and bookkeeping are "
                 "as before): fix the script and run again"
             ) from exc
-        return Step(migration, direction, time.perf_counter() - start)
+        return Step(migration, direction, time.perf_counter() - start, attempts)
+
+    def _transactional(self, script: Script, migration: Migration, direction: str,
+                       start: float) -> None:
+        """One attempt at a script in one transaction with its bookkeeping row."""
+        with self.conn.transaction():
+            if self.lock_timeout_ms is not None:
+                self.conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(
+                    sql.Literal(f"{self.lock_timeout_ms}ms")))
+            _execute(self.conn, script)
+            if self.lock_timeout_ms is not None:  # the bookkeeping is the harness's own
+                self.conn.execute("SET LOCAL lock_timeout = 0")
+            self._record(migration, direction, int((time.perf_counter() - start) * 1000))
 
     def _record_sql(self, migration: Migration, direction: str,
                     elapsed_ms: int | None = None) -> sql.Composed:

@@ -21,6 +21,7 @@ import psycopg
 
 from schema_kit.connect import connect
 from schema_kit.db.databases import Templates
+from schema_kit.db.migrations import Migrator, discover
 from schema_kit.workload.datagen import Dataset, load
 from schema_kit.workload.load_workers import Workers
 from schema_kit.workload.oracle import Model
@@ -42,6 +43,8 @@ class UpgradeUnderLoad:
     rows: int
     start: str
     target: str
+    # None: the plain upgrade; else each lock waited for at most this, then re-run.
+    lock_timeout_ms: int | None
     reached: str  # the last version applied (the target, unless a migration never applied)
     writers: int
     readers: int
@@ -73,11 +76,14 @@ class UpgradeUnderLoad:
 def measure_upgrade(templates: Templates, rows: int = 10_000, *, vector_dim: int = 1024,
                     start: str = SEED, target: str = "head", writers: int = 3, readers: int = 2,
                     warmup: int = 20, judge: Judge | None = None, seed: int = 0,
+                    lock_timeout_ms: int | None = None, lock_retries: int = 10,
                     ) -> UpgradeUnderLoad:
     """Load ``rows`` at ``start``, upgrade to ``target`` under load, judge what is left.
 
     ``warmup`` statements per worker run before the first migration and after the last (the
-    before and after latencies). The scratch database is dropped whatever happens.
+    before and after latencies). ``lock_timeout_ms`` runs each migration with that lock
+    timeout, re-run up to ``lock_retries`` times when it expires (``Migrator``). The scratch
+    database is dropped whatever happens.
     """
     suffix = str(templates.params.get("vector_suffix", ""))
     # Tables a writer reaches by one name at every version of the upgrade.
@@ -92,7 +98,8 @@ def measure_upgrade(templates: Templates, rows: int = 10_000, *, vector_dim: int
             before = checksums(conn, columns, {})
             model = baseline(conn, tables)
             conn.rollback()
-            migrator = templates.migrator(conn)
+            migrator = Migrator(conn, discover(templates.sql_dir), templates.params,
+                                templates.table, lock_timeout_ms, lock_retries)
             plan = [m for m, direction in migrator.plan(target) if direction == "up"]
             # The biggest tenants' kbs: where a deployment's traffic goes.
             spaces = [f"{t}:{k}" for t, k in dataset.workspaces[:12]]
@@ -132,7 +139,8 @@ def measure_upgrade(templates: Templates, rows: int = 10_000, *, vector_dim: int
     writes = [s for s in log if s.kind == "write"]
     reached = [m.version for m in measured if m.applied]
     return UpgradeUnderLoad(
-        rows, start, str(plan[-1].version) if plan else start, reached[-1] if reached else start,
+        rows, start, str(plan[-1].version) if plan else start, lock_timeout_ms,
+        reached[-1] if reached else start,
         writers, readers, Latency.of([s for s in writes if s.end < first]),
         Latency.of([s for s in writes if s.start > last]), tuple(measured),
         dict(Counter(s.sqlstate for s in log if s.sqlstate)), len(expected), tuple(missing),

@@ -2,9 +2,10 @@
 
 What counts as "during" the migration is every statement of the workers that overlapped it,
 from the start of its first attempt to the end of its last: their longest latency is the
-longest wait. A migration refused for a transient reason (SQLSTATE class 40, a deadlock with
-a writer, or 55P03, a lock timeout) is run again, as an operator re-runs a deploy; every
-refusal is kept, and a migration that never applies stops the upgrade there.
+longest wait. A migration refused for a transient reason (SQLSTATE class 40: a deadlock with
+a writer) is run again, as an operator re-runs a deploy; a lock timeout (55P03) the migrator
+re-runs itself (``Migrator.lock_retries``). Every refusal is kept, and a migration that never
+applies stops the upgrade there.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from schema_kit.workload.load_workers import Statement, Workers
 
 __all__ = ["Latency", "MigrationLoad", "migrate_watched"]
 
-_TRANSIENT = ("40", "55P03")
+_TRANSIENT = "40"
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class MigrationLoad:
     applied: bool
     attempts: int
     errors: tuple[str, ...]  # each refused attempt: "[SQLSTATE] message"
+    lock_timeouts: int  # attempts the migrator itself re-ran after a lock timeout (55P03)
     elapsed_s: float  # the migration's own time (its applied attempt), less the hold
     held_s: float  # the migration held at its end until every worker was observed
     writes: Latency  # write statements (with their COMMIT) overlapping the migration
@@ -77,6 +79,7 @@ def migrate_watched(conn: psycopg.Connection[Any], migrator: Migrator, migration
     waited: Counter[str] = Counter()
     errors: list[str] = []
     samples, held, elapsed, applied, first = 0, 0.0, 0.0, False, time.perf_counter()
+    timeouts = 0
 
     def settled(pids: set[int], since: float) -> bool:
         return all(w.pid in pids or w.completed_since(since) for w in workers.workers if w.alive)
@@ -88,6 +91,7 @@ def migrate_watched(conn: psycopg.Connection[Any], migrator: Migrator, migration
         try:
             steps = migrator.migrate(str(migration.version))
             applied, elapsed = True, sum(s.elapsed_s for s in steps)
+            timeouts += sum(s.attempts - 1 for s in steps)
         except MigrationError as exc:
             state = _sqlstate(exc)
             errors.append(f"[{state or 'no SQLSTATE'}] {exc}")
@@ -108,7 +112,8 @@ def migrate_watched(conn: psycopg.Connection[Any], migrator: Migrator, migration
     during = [s for w in workers.workers for s in w.log if s.start < end and s.end > first]
     return MigrationLoad(
         str(migration.version), migration.description, applied, len(errors) + applied,
-        tuple(errors), round(max(0.0, elapsed - seen.held_s), 4) if applied else 0.0,
+        tuple(errors), timeouts,
+        round(max(0.0, elapsed - seen.held_s), 4) if applied else 0.0,
         round(held, 4), Latency.of([s for s in during if s.kind == "write"]),
         Latency.of([s for s in during if s.kind == "read"]),
         round(max((s.seconds for s in during), default=0.0), 4),
