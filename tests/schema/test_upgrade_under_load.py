@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -15,6 +16,8 @@ import pytest
 
 from schema_kit.checks import REGISTRY
 from schema_kit.checks.upgrade_load import run_upgrade_under_load, to_markdown
+from schema_kit.config import default_sql_dir
+from schema_kit.db.databases import Templates
 from schema_kit.db.harness import Harness
 from schema_kit.workload.upgrade_load import UpgradeUnderLoad
 from tests.conftest import SqlDirFactory
@@ -108,19 +111,24 @@ def test_the_json_form_reads_back_as_it_was(
     assert UpgradeUnderLoad.from_dict(json.loads(json.dumps(result.to_dict()))) == result
 
 
+def _chain_with(make_sql_dir: SqlDirFactory, name: str, old: str, new: str) -> Path:
+    """Our chain, with ``old`` replaced by ``new`` (once) in migrations/``name``."""
+    sql_dir = make_sql_dir({})
+    for path in (default_sql_dir() / "migrations").iterdir():
+        text = path.read_text("utf-8")
+        if path.name == name:
+            assert old in text, f"{name} no longer has {old!r}"
+            text = text.replace(old, new, 1)
+        (sql_dir / "migrations" / path.name).write_text(text, "utf-8")
+    return sql_dir
+
+
 def test_a_migration_that_fails_stops_the_upgrade_and_is_reported(
     schema_kit_harness: Harness, make_sql_dir: SqlDirFactory,
 ) -> None:
     """A refusal that is not transient is not retried; nothing later runs; nothing is lost."""
-    from schema_kit.config import default_sql_dir
-    from schema_kit.db.databases import Templates
-
-    sql_dir = make_sql_dir({})
-    for path in (default_sql_dir() / "migrations").iterdir():
-        text = path.read_text("utf-8")
-        if path.name == "3.1.0_tenant_contract.up.sql":
-            text = text.replace("DO $precheck$", "SELECT 1 / 0;\n\nDO $precheck$", 1)
-        (sql_dir / "migrations" / path.name).write_text(text, "utf-8")
+    sql_dir = _chain_with(make_sql_dir, "3.1.0_tenant_contract.up.sql", "DO $precheck$",
+                          "SELECT 1 / 0;\n\nDO $precheck$")
     templates = Templates(schema_kit_harness.scratch, sql_dir, schema_kit_harness.params)
     result = run_upgrade_under_load(templates, REGISTRY.over_writes(), 300,
                                     schema_kit_harness.settings.vector_dim, warmup=5)
@@ -128,3 +136,39 @@ def test_a_migration_that_fails_stops_the_upgrade_and_is_reported(
     assert (failed.version, failed.applied, failed.attempts) == ("3.1.0", False, 1)
     assert failed.errors[0].startswith("[22012] up 3.1.0 failed")
     assert result.reached == "3.0.0" and result.lost == () and result.failed == {}
+
+
+# 3.3.0 creates its registry triggers (locking tenants, knowledge_bases) and then a
+# constraint trigger per data table, one table at a time; a writer holds its data table and
+# then wants the registry: under load they deadlock (40P01: the migration or a writer is
+# the victim). Taking every table under the contract first, in one order, is the fix this
+# proves; 3.3.0 itself is left as it is (see the README's "Upgrade under load").
+LOCK_FIRST = """DO $lock$
+DECLARE
+    v_table TEXT;
+BEGIN
+    FOR v_table IN
+        SELECT c.relname::text FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+        WHERE t.tgfoid = 'sync_tenant_from_workspace()'::regprocedure AND NOT t.tgisinternal
+          AND c.relnamespace = current_schema()::regnamespace
+        GROUP BY c.relname ORDER BY 1
+    LOOP
+        EXECUTE format('LOCK TABLE %I IN SHARE ROW EXCLUSIVE MODE', v_table);
+    END LOOP;
+END;
+$lock$;
+
+CREATE UNLOGGED TABLE tenant_registration_pending"""
+
+
+def test_3_3_0_with_its_tables_locked_first_applies_under_load_and_fails_no_write(
+    schema_kit_harness: Harness, make_sql_dir: SqlDirFactory,
+) -> None:
+    sql_dir = _chain_with(make_sql_dir, "3.3.0_commit_time_registration.up.sql",
+                          "CREATE UNLOGGED TABLE tenant_registration_pending", LOCK_FIRST)
+    templates = Templates(schema_kit_harness.scratch, sql_dir, schema_kit_harness.params)
+    result = run_upgrade_under_load(templates, REGISTRY.over_writes(), 1000,
+                                    schema_kit_harness.settings.vector_dim, warmup=10)
+    assert [(m.version, m.applied, m.attempts) for m in result.migrations] == [
+        ("3.1.0", True, 1), ("3.2.0", True, 1), ("3.3.0", True, 1)]
+    assert result.failed == {} and result.lost == () and result.invariants == ()
