@@ -4,12 +4,15 @@ One round (loading is part of the set-up a round repeats, and a round at 1M rows
 minutes): the time is the whole run, the figures that matter are per migration in
 ``extra_info`` — the longest wait of any writer or reader, the statements that failed, the
 write latency during it, who was seen blocked by the migrator — with the write latency before
-and after, and whether every row and data check survived.
+and after, and whether every row and data check survived. Two members: the plain upgrade, and
+the migrator waiting at most 100 ms for each lock and re-running on a timeout.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+import pytest
 
 from schema_kit.checks import REGISTRY
 from schema_kit.checks.upgrade_load import run_upgrade_under_load, to_markdown
@@ -21,7 +24,8 @@ from schema_kit.workload.upgrade_load import UpgradeUnderLoad
 def _figures(result: UpgradeUnderLoad) -> dict[str, Any]:
     per_migration = {
         m.version: {
-            "applied": m.applied, "attempts": m.attempts, "elapsed_s": m.elapsed_s,
+            "applied": m.applied, "attempts": m.attempts, "lock_timeouts": m.lock_timeouts,
+            "elapsed_s": m.elapsed_s,
             "held_s": m.held_s, "longest_wait_s": m.longest_wait_s,
             "writes": m.writes.count, "write_p50_ms": m.writes.p50_ms,
             "write_p99_ms": m.writes.p99_ms, "reads": m.reads.count,
@@ -32,6 +36,7 @@ def _figures(result: UpgradeUnderLoad) -> dict[str, Any]:
     }
     return {
         "rows": result.rows, "reached": result.reached, "target": result.target,
+        "lock_timeout_ms": result.lock_timeout_ms,
         "write_p50_ms_before": result.before.p50_ms, "write_p99_ms_before": result.before.p99_ms,
         "write_p50_ms_after": result.after.p50_ms, "write_p99_ms_after": result.after.p99_ms,
         "failed": result.failed, "writer_rows": result.writer_rows,
@@ -40,8 +45,10 @@ def _figures(result: UpgradeUnderLoad) -> dict[str, Any]:
     }
 
 
+@pytest.mark.parametrize("lock_timeout_ms", [None, 100], ids=["plain", "lock_timeout_100ms"])
 def test_upgrade_3_0_0_to_head_under_load(
-    benchmark: Any, schema_kit_harness: Harness, schema_kit_settings: Settings
+    benchmark: Any, schema_kit_harness: Harness, schema_kit_settings: Settings,
+    lock_timeout_ms: int | None,
 ) -> None:
     templates = schema_kit_harness.templates
     templates.template("3.0.0")  # built once, outside the timing
@@ -50,7 +57,8 @@ def test_upgrade_3_0_0_to_head_under_load(
     def upgrade() -> None:
         runs.append(run_upgrade_under_load(templates, REGISTRY.over_writes(),
                                            schema_kit_settings.bench_rows,
-                                           schema_kit_settings.vector_dim))
+                                           schema_kit_settings.vector_dim,
+                                           lock_timeout_ms=lock_timeout_ms))
 
     benchmark.group = f"upgrade under load ({schema_kit_settings.bench_rows} rows)"
     benchmark.pedantic(upgrade, rounds=1, iterations=1)

@@ -57,7 +57,9 @@ def to_markdown(result: UpgradeUnderLoad) -> str:
     """One row per migration (waits, failures, latencies, who was blocked), then the after."""
     lines = [
         f"{result.rows} rows loaded at {result.start}, upgraded to {result.reached} (target "
-        f"{result.target}) with "
+        f"{result.target}), "
+        + ("plain" if result.lock_timeout_ms is None else
+           f"each lock waited for at most {result.lock_timeout_ms} ms, then re-run") + ", with "
         f"{result.writers} writers and {result.readers} readers running. Writes (batched "
         f"upsert or delete, with its COMMIT) before the upgrade: p50 {result.before.p50_ms} "
         f"ms, p99 {result.before.p99_ms} ms ({result.before.count}); after: p50 "
@@ -69,7 +71,8 @@ def to_markdown(result: UpgradeUnderLoad) -> str:
     for m in result.migrations:
         failed = ", ".join(f"{state}: {n}" for state, n in sorted(m.failed.items())) or "none"
         blocked = ", ".join(sorted(m.blocked)) or "none seen"
-        tries = f"{m.attempts}" + ("" if m.applied else " (never applied)")
+        tries = f"{m.attempts}" + (f" + {m.lock_timeouts} lock timeouts" if m.lock_timeouts
+                                   else "") + ("" if m.applied else " (never applied)")
         lines.append(
             f"| {m.version} {m.description} | {tries} | {m.elapsed_s:.3f} | {_ms(m.held_s)} | "
             f"{_ms(m.longest_wait_s)} | {m.writes.count} | {m.writes.p50_ms} / "

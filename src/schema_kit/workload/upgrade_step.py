@@ -88,6 +88,7 @@ def migrate_watched(conn: psycopg.Connection[Any], migrator: Migrator, migration
     for _attempt in range(attempts):
         monitor = BlockingMonitor(dsn, conn.info.backend_pid, names, migrator.table, settled)
         monitor.start()
+        again = False
         try:
             steps = migrator.migrate(str(migration.version))
             applied, elapsed = True, sum(s.elapsed_s for s in steps)
@@ -95,8 +96,9 @@ def migrate_watched(conn: psycopg.Connection[Any], migrator: Migrator, migration
         except MigrationError as exc:
             state = _sqlstate(exc)
             errors.append(f"[{state or 'no SQLSTATE'}] {exc}")
-            if not state.startswith(_TRANSIENT):
-                break
+            again = state.startswith(_TRANSIENT)
+            if state == "55P03":  # the migrator re-ran it until its retries ran out
+                timeouts += migrator.lock_retries
         finally:
             seen = monitor.stop()
         if seen.error is not None:
@@ -106,7 +108,7 @@ def migrate_watched(conn: psycopg.Connection[Any], migrator: Migrator, migration
         blocked.update(seen.blocked_by_migrator)
         waited.update(seen.migrator_waited_for)
         held += seen.held_s
-        if applied:
+        if not again:
             break
     end = time.perf_counter()
     during = [s for w in workers.workers for s in w.log if s.start < end and s.end > first]
