@@ -20,7 +20,7 @@ from typing import Any
 import psycopg
 
 from schema_kit.connect import connect
-from schema_kit.db.databases import Templates
+from schema_kit.db.databases import Database, Templates
 from schema_kit.db.migrations import Migrator, discover
 from schema_kit.workload.datagen import Dataset, load
 from schema_kit.workload.load_workers import Workers
@@ -30,7 +30,8 @@ from schema_kit.workload.session import baseline
 from schema_kit.workload.tables import DATA_TABLES, VECTOR_TABLES, tenant_tables
 from schema_kit.workload.upgrade_step import Latency, MigrationLoad, migrate_watched
 
-__all__ = ["SEED", "Judge", "Latency", "MigrationLoad", "UpgradeUnderLoad", "measure_upgrade"]
+__all__ = ["SEED", "Judge", "Latency", "MigrationLoad", "UpgradeUnderLoad", "loaded_template",
+           "measure_upgrade"]
 
 SEED = "3.0.0"  # the release deployments upgrade from
 # The invariants after: (connection, model of every committed row, writes refused) ->
@@ -73,26 +74,48 @@ class UpgradeUnderLoad:
             invariants=tuple((str(a), str(b)) for a, b in data["invariants"]))
 
 
+def loaded_template(templates: Templates, rows: int, *, vector_dim: int = 1024,
+                    start: str = SEED, seed: int = 0) -> str:
+    """A template at ``start`` holding ``Dataset(rows, seed)``, for several measurements of
+    one size (the benchmark's members): a clone of it is cheaper than loading 1M rows again.
+    The caller drops it (``templates.scratch.drop``)."""
+    name = templates.scratch.create("uload", template=templates.template(start))
+    try:
+        with connect(templates.scratch.dsn(name)) as conn:
+            load(conn, Dataset(rows, seed=seed, vector_dim=vector_dim))
+        templates.scratch.mark_template(name)
+    except BaseException:
+        templates.scratch.drop(name)
+        raise
+    return name
+
+
 def measure_upgrade(templates: Templates, rows: int = 10_000, *, vector_dim: int = 1024,
                     start: str = SEED, target: str = "head", writers: int = 3, readers: int = 2,
                     warmup: int = 20, judge: Judge | None = None, seed: int = 0,
                     lock_timeout_ms: int | None = None, lock_retries: int = 10,
-                    ) -> UpgradeUnderLoad:
+                    loaded: str | None = None) -> UpgradeUnderLoad:
     """Load ``rows`` at ``start``, upgrade to ``target`` under load, judge what is left.
 
     ``warmup`` statements per worker run before the first migration and after the last (the
     before and after latencies). ``lock_timeout_ms`` runs each migration with that lock
-    timeout, re-run up to ``lock_retries`` times when it expires (``Migrator``). The scratch
-    database is dropped whatever happens.
+    timeout, re-run up to ``lock_retries`` times when it expires (``Migrator``). ``loaded``
+    names a template ``loaded_template`` made (the same rows, seed and start): cloned instead
+    of loading again. The scratch database is dropped whatever happens.
     """
     suffix = str(templates.params.get("vector_suffix", ""))
     # Tables a writer reaches by one name at every version of the upgrade.
     written = [t for t in DATA_TABLES if not (suffix and t in VECTOR_TABLES)]
-    db = templates.clone(start, purpose="upload")
+    if loaded is None:
+        db = templates.clone(start, purpose="upload")
+    else:
+        name = templates.scratch.create("upload", template=loaded)
+        db = Database(name, templates.scratch.dsn(name), start)
     try:
         dataset = Dataset(rows, seed=seed, vector_dim=vector_dim)
         with connect(db.dsn) as conn:
-            load(conn, dataset)
+            if loaded is None:
+                load(conn, dataset)
             tables = tenant_tables(conn)
             columns = data_columns(conn, tables)
             before = checksums(conn, columns, {})
