@@ -23,6 +23,7 @@ import psycopg
 from psycopg import errors, sql
 
 from schema_kit.config import DEFAULT_MIGRATIONS_TABLE
+from schema_kit.db import online
 from schema_kit.db.own_transactions import (
     OwnTransactionFailed,
     run_as_psql,
@@ -266,21 +267,29 @@ def _run_one(conn: psycopg.Connection[Any], text: str) -> None:
     conn.execute(text.encode())
 
 
-def _as_psql(conn: psycopg.Connection[Any], script: Script, what: str) -> None:
-    """A script with its own transactions: run as psql runs it; a failure, or a block it
-    leaves open, is a MigrationError that says what was committed and remains."""
+def _as_psql(conn: psycopg.Connection[Any], script: Script, what: str,
+             execute: Callable[[psycopg.Connection[Any], str], None] = _run_one) -> None:
+    """A script with its own transactions (or marked no-transaction): run as psql runs it; a
+    failure, or a block it leaves open, is a MigrationError that says what was committed and
+    remains, and what INVALID index a failed CREATE INDEX CONCURRENTLY left was dropped."""
     control = ", ".join(map(str, transaction_control(script)))
     honest = (f"{script.path} runs its own transactions (BEGIN/COMMIT at line {control}), "
-              "so it is not all-or-nothing")
+              "so it is not all-or-nothing") if control else (
+              f"{script.path} is marked no-transaction, so it is not all-or-nothing")
+    invalid = online.invalid_indexes(conn)
     try:
-        ran = run_as_psql(conn, script, _run_one)
+        ran = run_as_psql(conn, script, execute)
     except OwnTransactionFailed as failed:
         exc = failed.error
         where = _where(script, failed.statement, script.text(failed.statement), exc)
+        left = online.invalid_indexes(conn) - invalid
+        online.drop_invalid(conn, left)
+        dropped = (f"; dropped the INVALID index {', '.join(sorted(left))} it left" if left
+                   else "")
         raise MigrationError(
-            f"{what} failed at {where} [{exc.sqlstate or 'no SQLSTATE'}] {_first_line(exc)}; "
-            f"{honest}: {failed.ran.describe()}; undo that by hand (or restore the database), "
-            "then run again"
+            f"{what} failed at {where} [{exc.sqlstate or 'no SQLSTATE'}] {_first_line(exc)}"
+            f"{dropped}; {honest}: {failed.ran.describe()}; undo that by hand (or restore the "
+            "database), then run again"
         ) from exc
     if ran.unclosed is not None:
         raise MigrationError(
@@ -474,11 +483,13 @@ class Migrator:
                        self._record_sql(migration, direction).as_string(self.conn))
             return Step(migration, direction, time.perf_counter() - start)
         script = Script.load(path, self.params)
-        if transaction_control(script):
+        if transaction_control(script) or online.no_transaction(script):
             if progress:
-                progress(f"  {path.name} has BEGIN/COMMIT of its own: run as psql runs it, "
-                         "not all-or-nothing")
-            _as_psql(self.conn, script, f"{direction} {migration.version}")
+                progress(f"  {path.name} has BEGIN/COMMIT of its own or is marked "
+                         "no-transaction: run as psql runs it, not all-or-nothing")
+            with online.lock_timeout(self.conn, self.lock_timeout_ms):
+                _as_psql(self.conn, script, f"{direction} {migration.version}",
+                         online.retrying(self.lock_retries))
             with self.conn.transaction():
                 self._record(migration, direction, int((time.perf_counter() - start) * 1000))
             return Step(migration, direction, time.perf_counter() - start)
