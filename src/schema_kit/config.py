@@ -76,6 +76,10 @@ def _path(name: str, raw: str) -> Path:
 
 def _path_or_none(name: str, raw: str) -> Path | None:
     return _path(name, raw) if raw else None
+
+
+def _integer_or_none(name: str, raw: str) -> int | None:
+    return _integer(name, raw) if raw else None
 # Where schema_kit's own properties keep their Hypothesis examples (pytest and verify alike).
 DEFAULT_EXAMPLE_DIR = ".schema_kit/examples"
 EXAMPLE_DB_FORMS = (
@@ -232,6 +236,11 @@ OPTIONS: tuple[Option, ...] = (
            "(10000, 1000000, ...)", str(DEFAULT_UPGRADE_ROWS), _integer),
     Option("replay_dir", "directory for the psql replay scripts of failed invariants",
            ".schema_kit/replays", _path),
+    Option("lock_timeout_ms", "the longest a migration waits for each lock, in ms (SET LOCAL "
+           "lock_timeout; none: as long as it takes), so writers never queue long behind it",
+           "", _integer_or_none),
+    Option("lock_retries", "times a migration refused for its lock timeout (55P03) is run "
+           "again, backing off", "10", _integer),
     Option("migrations_table", "the harness's own bookkeeping table, [schema.]name (never a "
            "chain's schema_migrations)", DEFAULT_MIGRATIONS_TABLE),
     Option("hypothesis_profile", "schema_kit's Hypothesis profile for its own properties "
@@ -277,6 +286,8 @@ class Settings:
     bench_rows: int = dataclasses.field(default_factory=_default("bench_rows"))
     upgrade_rows: int = dataclasses.field(default_factory=_default("upgrade_rows"))
     replay_dir: Path = dataclasses.field(default_factory=_default("replay_dir"))
+    lock_timeout_ms: int | None = dataclasses.field(default_factory=_default("lock_timeout_ms"))
+    lock_retries: int = dataclasses.field(default_factory=_default("lock_retries"))
     migrations_table: str = dataclasses.field(default_factory=_default("migrations_table"))
     hypothesis_profile: str = dataclasses.field(default_factory=_default("hypothesis_profile"))
     squawk: str = dataclasses.field(default_factory=_default("squawk"))
@@ -307,6 +318,11 @@ class Settings:
         if not 100 <= self.upgrade_rows <= 100_000_000:
             raise ConfigError(
                 f"upgrade_rows={self.upgrade_rows} must be between 100 and 100000000")
+        if self.lock_timeout_ms is not None and not 1 <= self.lock_timeout_ms <= 3_600_000:
+            raise ConfigError(f"lock_timeout_ms={self.lock_timeout_ms} must be between 1 and "
+                              "3600000 (an hour), or unset")
+        if not 0 <= self.lock_retries <= 1000:
+            raise ConfigError(f"lock_retries={self.lock_retries} must be between 0 and 1000")
         if not re.fullmatch(_TABLE_NAME, self.migrations_table):
             raise ConfigError(
                 f"migrations_table={self.migrations_table!r} must be [schema.]name, each "

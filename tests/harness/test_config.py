@@ -44,6 +44,8 @@ def _samples(tmp_path: Path) -> dict[str, tuple[str, object]]:
         "bench_rows": ("500", 500),
         "upgrade_rows": ("2000", 2000),
         "replay_dir": (str(replays), replays.resolve()),
+        "lock_timeout_ms": ("250", 250),
+        "lock_retries": ("3", 3),
         "migrations_table": ("ops.applied", "ops.applied"),
         "hypothesis_profile": ("dev", "dev"),
         "squawk": ("/opt/squawk/bin/squawk", "/opt/squawk/bin/squawk"),

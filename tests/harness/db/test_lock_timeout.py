@@ -10,6 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from schema_kit.cli import main
 from schema_kit.db.databases import Database
 from schema_kit.db.migrations import Migrator, discover
 from schema_kit.errors import MigrationError
@@ -85,3 +86,20 @@ def test_a_lock_granted_after_a_timeout_applies_on_a_later_attempt(
     assert not thread.is_alive() and errors == []
     assert step.attempts >= 2
     assert _versions(conn) == ["1.0.0", "1.1.0"]
+
+
+def test_migrate_lock_timeout_ms_on_the_command_line(
+    schema_kit_db_factory: Callable[..., Database], make_sql_dir: SqlDirFactory,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    sql_dir = make_sql_dir(TINY_CHAIN)
+    db = schema_kit_db_factory(None)
+    base = ["migrate", "--dsn", db.dsn, "--sql-dir", str(sql_dir)]
+    assert main([*base, "--to", "1.0.0"]) == 0
+    with db.connect() as holder:
+        holder.execute("LOCK TABLE things IN ACCESS SHARE MODE")
+        assert main([*base, "--lock-timeout-ms", "50", "--lock-retries", "1"]) == 2
+        holder.rollback()
+    err = capsys.readouterr().err
+    assert "up 1.1.0 failed" in err and "[55P03]" in err and "Traceback" not in err
+    assert main(base) == 0
