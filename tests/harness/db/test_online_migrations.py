@@ -84,3 +84,50 @@ def test_a_failed_concurrent_build_leaves_no_invalid_index_and_runs_again(
         conn.commit()
         migrator.migrate()
         assert _indexes(conn) == {"things_pkey": True, "things_label_idx": True}
+
+
+BACKFILL = """-- backfill the label in batches
+-- schema_kit: no-transaction
+CREATE PROCEDURE label_batches(p_batch int)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_done int;
+BEGIN
+    LOOP
+        UPDATE things SET label = 'n' || id
+         WHERE id IN (SELECT id FROM things WHERE label IS NULL ORDER BY id LIMIT p_batch);
+        GET DIAGNOSTICS v_done = ROW_COUNT;
+        EXIT WHEN v_done = 0;
+        INSERT INTO batches VALUES (v_done);
+        COMMIT;  -- each batch is its own short transaction: its row locks end here
+    END LOOP;
+END;
+$$;
+CREATE TABLE batches (n int);
+CALL label_batches(2);
+DROP PROCEDURE label_batches(int);
+"""
+
+
+@pytest.mark.parametrize("marked", [True, False], ids=["no-transaction", "transactional"])
+def test_a_batched_backfill_commits_each_batch_only_outside_a_transaction(
+    empty: Database, make_sql_dir: SqlDirFactory, marked: bool,
+) -> None:
+    up = BACKFILL if marked else BACKFILL.replace("-- schema_kit: no-transaction\n", "")
+    chain = discover(make_sql_dir({**TINY_CHAIN, "1.2.0_backfill.up.sql": up,
+                                   "1.2.0_backfill.down.sql": "DROP TABLE batches;\n"}))
+    with empty.connect() as conn:
+        migrator = Migrator(conn, chain, {})
+        migrator.migrate("1.1.0")
+        conn.execute("INSERT INTO things SELECT g FROM generate_series(1, 5) g")
+        conn.commit()
+        if not marked:  # a COMMIT inside the migration's own transaction is refused
+            with pytest.raises(MigrationError, match=r"\[2D000\]"):
+                migrator.migrate()
+            assert str(migrator.current()) == "1.1.0"
+            return
+        migrator.migrate()
+        batches = [r[0] for r in conn.execute("SELECT n FROM batches").fetchall()]
+        labels = conn.execute("SELECT count(*) FROM things WHERE label IS NULL").fetchone()
+        conn.rollback()
+    assert batches == [2, 2, 1] and labels == (0,)
