@@ -19,6 +19,7 @@ from schema_kit.checks.upgrade_load import run_upgrade_under_load, to_markdown
 from schema_kit.config import default_sql_dir
 from schema_kit.db.databases import Templates
 from schema_kit.db.harness import Harness
+from schema_kit.workload.tables import DATA_TABLES
 from schema_kit.workload.upgrade_load import UpgradeUnderLoad, loaded_template
 from tests.conftest import SqlDirFactory
 
@@ -72,6 +73,10 @@ def test_3_1_0_blocks_every_writer_and_reader_and_3_2_0_no_reader(
     # ACCESS EXCLUSIVE on all 9 data tables, held through their rewrite: every statement of
     # every worker waits for it, readers too.
     assert set(by_version["3.1.0"].blocked) == {*WRITERS, *READERS}
+    # ... each on a data table: writers to write it, readers to read it.
+    waits = {tuple(k.split(" on ")) for k in by_version["3.1.0"].waited_on}
+    assert {mode for mode, _ in waits} == {"RowExclusiveLock", "AccessShareLock"}
+    assert {table for _, table in waits} <= set(DATA_TABLES)
     # 3.2.0 takes no lock a tenant-filtered SELECT conflicts with.
     assert not set(by_version["3.2.0"].blocked) & set(READERS)
 
@@ -98,7 +103,7 @@ def test_the_markdown_section_names_each_migration_and_the_blocked(
     text = to_markdown(upgraded[0])
     assert f"{ROWS} rows loaded at 3.0.0, upgraded to 3.2.0" in text
     row = next(line for line in text.splitlines() if line.startswith("| 3.1.0 "))
-    assert row.endswith("| none | " + ", ".join(sorted({*WRITERS, *READERS})) + " |")
+    assert "| none | " + ", ".join(sorted({*WRITERS, *READERS})) + " (waiting for " in row
     assert "every pre-loaded row's checksum and every committed row as before" in text
     assert "every data check holds." in text
 

@@ -71,6 +71,10 @@ def to_markdown(result: UpgradeUnderLoad) -> str:
     for m in result.migrations:
         failed = ", ".join(f"{state}: {n}" for state, n in sorted(m.failed.items())) or "none"
         blocked = ", ".join(sorted(m.blocked)) or "none seen"
+        if m.waited_on:  # what they waited for, most seen first
+            kinds = sorted(m.waited_on, key=lambda k: (-m.waited_on[k], k))
+            more = f", {len(kinds) - 2} more" if len(kinds) > 2 else ""
+            blocked += f" (waiting for {', '.join(kinds[:2])}{more})"
         tries = f"{m.attempts}" + (f" + {m.lock_timeouts} lock timeouts" if m.lock_timeouts
                                    else "") + ("" if m.applied else " (never applied)")
         lines.append(

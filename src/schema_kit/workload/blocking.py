@@ -27,7 +27,13 @@ from schema_kit.errors import SchemaKitError
 
 __all__ = ["Blocking", "BlockingMonitor"]
 
-_BLOCKERS = "SELECT pid, pg_blocking_pids(pid) FROM pg_stat_activity WHERE pid = ANY(%s)"
+# Each watched backend, who blocks it, and the lock it waits for (a backend waits for one at
+# a time). A relation the migration created is not visible here: its lock type stands in.
+_BLOCKERS = (
+    "SELECT a.pid, pg_blocking_pids(a.pid), l.mode, coalesce(c.relname::text, l.locktype) "
+    "FROM pg_stat_activity a LEFT JOIN pg_locks l ON l.pid = a.pid AND NOT l.granted "
+    "LEFT JOIN pg_class c ON c.oid = l.relation WHERE a.pid = ANY(%s)"
+)
 # Never hold a migration (and the workers queued behind it) longer than this.
 _MAX_HOLD_S = 10.0
 
@@ -42,6 +48,9 @@ class Blocking:
     blocked_by_migrator: Counter[str] = field(default_factory=Counter)
     # Polls that saw the migrator waiting for the worker (e.g. LOCK TABLE behind a write).
     migrator_waited_for: Counter[str] = field(default_factory=Counter)
+    # What the workers blocked by the migrator waited for ("RowExclusiveLock on
+    # knowledge_bases"), in polls.
+    waited_on: Counter[str] = field(default_factory=Counter)
     held_s: float = 0.0
     error: psycopg.Error | None = None
 
@@ -82,12 +91,14 @@ class BlockingMonitor:
 
     def _poll(self, watched: Sequence[int]) -> None:
         rows = self._conn.execute(_BLOCKERS, (list(watched),)).fetchall()
-        blockers = {int(pid): set(by or ()) for pid, by in rows}
+        blockers = {int(pid): set(by or ()) for pid, by, _, _ in rows}
+        waits = {int(pid): f"{mode} on {what}" for pid, _, mode, what in rows if mode}
         found = self.found
         found.samples += 1
         for pid, name in self.pids.items():
             if self.migrator_pid in blockers.get(pid, ()):
                 found.blocked_by_migrator[name] += 1
+                found.waited_on[waits.get(pid, "a lock")] += 1
             if pid in blockers.get(self.migrator_pid, ()):
                 found.migrator_waited_for[name] += 1
         if self._gate.closed:

@@ -64,6 +64,7 @@ class MigrationLoad:
     failed: dict[str, int]  # SQLSTATE -> workers' statements overlapping it that failed
     blocked: dict[str, int]  # worker -> polls that saw it wait for the migrator's locks
     migrator_waited_for: dict[str, int]  # worker -> polls that saw the migrator wait for it
+    waited_on: dict[str, int]  # "<lock mode> on <relation>" -> polls of blocked workers
     samples: int
 
 
@@ -77,6 +78,7 @@ def migrate_watched(conn: psycopg.Connection[Any], migrator: Migrator, migration
     """Apply ``migration`` on ``conn`` (up to ``attempts`` times) and measure the workers."""
     blocked: Counter[str] = Counter()
     waited: Counter[str] = Counter()
+    waited_on: Counter[str] = Counter()
     errors: list[str] = []
     samples, held, elapsed, applied, first = 0, 0.0, 0.0, False, time.perf_counter()
     timeouts = 0
@@ -107,6 +109,7 @@ def migrate_watched(conn: psycopg.Connection[Any], migrator: Migrator, migration
         samples += seen.samples
         blocked.update(seen.blocked_by_migrator)
         waited.update(seen.migrator_waited_for)
+        waited_on.update(seen.waited_on)
         held += seen.held_s
         if not again:
             break
@@ -120,4 +123,4 @@ def migrate_watched(conn: psycopg.Connection[Any], migrator: Migrator, migration
         Latency.of([s for s in during if s.kind == "read"]),
         round(max((s.seconds for s in during), default=0.0), 4),
         dict(Counter(s.sqlstate for s in during if s.sqlstate)), dict(blocked), dict(waited),
-        samples)
+        dict(waited_on), samples)
