@@ -32,7 +32,8 @@ def _figures(result: UpgradeUnderLoad) -> dict[str, Any]:
             "writes": m.writes.count, "write_p50_ms": m.writes.p50_ms,
             "write_p99_ms": m.writes.p99_ms, "reads": m.reads.count,
             "read_max_ms": m.reads.max_ms, "failed": m.failed,
-            "blocked": sorted(m.blocked), "errors": [e[:300] for e in m.errors],
+            "blocked": sorted(m.blocked), "waited_on": m.waited_on,
+            "errors": [e[:300] for e in m.errors],
         }
         for m in result.migrations
     }
