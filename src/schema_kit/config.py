@@ -80,6 +80,8 @@ def _path_or_none(name: str, raw: str) -> Path | None:
 
 def _integer_or_none(name: str, raw: str) -> int | None:
     return _integer(name, raw) if raw else None
+
+
 # Where schema_kit's own properties keep their Hypothesis examples (pytest and verify alike).
 DEFAULT_EXAMPLE_DIR = ".schema_kit/examples"
 EXAMPLE_DB_FORMS = (
