@@ -4,7 +4,7 @@
 -- within that statement: a transaction that writes new tenants in two statements holds the
 -- first statement's registry keys (uncommitted) while it waits for another transaction's,
 -- and two such transactions in opposite orders deadlock (40P01). Shrunk (proved by
--- tests/schema/test_concurrency.py): s1 writes t1, s2 writes t2, s1 writes t2 (waits), s2
+-- tests/schema/test_schedules.py): s1 writes t1, s2 writes t2, s1 writes t2 (waits), s2
 -- writes t1 (deadlock).
 -- * tenant_registration_pending (UNLOGGED: only uncommitted transactions' keys live in it)
 --   holds, per transaction (xact_id), the (tenant, kb) of every row it wrote. The
@@ -23,6 +23,31 @@
 -- What still waits: a transaction committing a key that another uncommitted transaction
 -- deletes (DELETE FROM tenants) waits for it; that is a delete/write conflict on the same
 -- tenant, not registration.
+
+-- Lock every table under the contract first, in one pass in name order: below, this script
+-- locks tenants and knowledge_bases (their delete guards) and then each data table (its
+-- constraint trigger), while a LightRAG writer holds its data table and then waits for the
+-- registry; taking the data tables one by one deadlocked with the writers (40P01, measured by
+-- the upgrade under load). SHARE ROW EXCLUSIVE is what CREATE TRIGGER takes, so this only
+-- moves those waits to the start.
+DO $lock$
+DECLARE
+    v_table TEXT;
+BEGIN
+    FOR v_table IN
+        SELECT c.relname::text
+        FROM pg_trigger t
+        JOIN pg_class c ON c.oid = t.tgrelid
+        WHERE t.tgfoid = 'sync_tenant_from_workspace()'::regprocedure
+          AND NOT t.tgisinternal
+          AND c.relnamespace = current_schema()::regnamespace
+        GROUP BY c.relname
+        ORDER BY 1
+    LOOP
+        EXECUTE format('LOCK TABLE %I IN SHARE ROW EXCLUSIVE MODE', v_table);
+    END LOOP;
+END;
+$lock$;
 
 CREATE UNLOGGED TABLE tenant_registration_pending (
     xact_id xid8 NOT NULL,

@@ -60,8 +60,8 @@ _MIGRATION = ("sql_dir", "vector_dim", "vector_suffix", "migrations_table")
 _LINT = ("squawk", "squawk_config")
 # The options each subcommand takes (the rest of its arguments are its own, below).
 _OPTIONS: dict[str, tuple[str | _Use, ...]] = {
-    "migrate": (_TARGET, *_MIGRATION),
-    "rollback": (_TARGET, *_MIGRATION),
+    "migrate": (_TARGET, *_MIGRATION, "lock_timeout_ms", "lock_retries"),
+    "rollback": (_TARGET, *_MIGRATION, "lock_timeout_ms", "lock_retries"),
     "status": (_TARGET, "sql_dir", "migrations_table"),
     "snapshot": (_TARGET,),
     "verify": (
@@ -71,7 +71,7 @@ _OPTIONS: dict[str, tuple[str | _Use, ...]] = {
         # verify is the release job: its own default is the thorough profile.
         _Use("hypothesis_profile", "Hypothesis profile of verify's properties",
              default="thorough", alias="--profile"), *_LINT,
-        "example_db",
+        "example_db", "upgrade_rows",
     ),
     "audit": (
         _TARGET, _Use("backend", "where the reference catalog is built"), "image", *_MIGRATION,
@@ -367,7 +367,7 @@ def _target_dsn(settings: Settings) -> str:
 
 def _migrator(conn: psycopg.Connection[Any], settings: Settings) -> Migrator:
     return Migrator(conn, discover(settings.sql_dir), settings.migration_params,
-                    settings.migrations_table)
+                    settings.migrations_table, settings.lock_timeout_ms, settings.lock_retries)
 
 
 def _checked(args: argparse.Namespace) -> Settings:

@@ -39,6 +39,7 @@ __all__ = [
 # The harness's bookkeeping: a name of its own, so it never collides with the schema_migrations
 # table a team's chain may create and update itself.
 DEFAULT_MIGRATIONS_TABLE = "schema_kit_migrations"
+DEFAULT_UPGRADE_ROWS = 10_000
 _TABLE_NAME = r"([a-z_][a-z0-9_]{0,62}\.)?[a-z_][a-z0-9_]{0,62}"
 BACKENDS = ("auto", "container", "embedded", "dsn")
 # schema_kit's own Hypothesis profiles, by their short names (registered with Hypothesis as
@@ -85,6 +86,10 @@ def _switch(name: str, raw: str) -> bool:
     if word in _TRUE + _FALSE:
         return word in _TRUE
     raise ConfigError(f"{name}={raw!r} must be one of {', '.join(_TRUE + _FALSE)}")
+
+
+def _integer_or_none(name: str, raw: str) -> int | None:
+    return _integer(name, raw) if raw else None
 
 
 # Where schema_kit's own properties keep their Hypothesis examples (pytest and verify alike).
@@ -248,8 +253,15 @@ OPTIONS: tuple[Option, ...] = (
     Option("db_prefix", "name prefix of the scratch databases the harness creates", "schema_kit_"),
     Option("bench_rows", "rows loaded for the benchmarks (10000, 100000, 1000000, ...)", "10000",
            _integer),
+    Option("upgrade_rows", "rows loaded at the seed before verify's upgrade under load "
+           "(10000, 1000000, ...)", str(DEFAULT_UPGRADE_ROWS), _integer),
     Option("replay_dir", "directory for the psql replay scripts of failed invariants",
            ".schema_kit/replays", _path),
+    Option("lock_timeout_ms", "the longest a migration waits for each lock, in ms (SET LOCAL "
+           "lock_timeout; none: as long as it takes), so writers never queue long behind it",
+           "", _integer_or_none),
+    Option("lock_retries", "times a migration refused for its lock timeout (55P03) is run "
+           "again, backing off", "10", _integer),
     Option("migrations_table", "the harness's own bookkeeping table, [schema.]name (never a "
            "chain's schema_migrations)", DEFAULT_MIGRATIONS_TABLE),
     Option("hypothesis_profile", "schema_kit's Hypothesis profile for its own properties "
@@ -299,7 +311,10 @@ class Settings:
     vector_suffix: str = dataclasses.field(default_factory=_default("vector_suffix"))
     db_prefix: str = dataclasses.field(default_factory=_default("db_prefix"))
     bench_rows: int = dataclasses.field(default_factory=_default("bench_rows"))
+    upgrade_rows: int = dataclasses.field(default_factory=_default("upgrade_rows"))
     replay_dir: Path = dataclasses.field(default_factory=_default("replay_dir"))
+    lock_timeout_ms: int | None = dataclasses.field(default_factory=_default("lock_timeout_ms"))
+    lock_retries: int = dataclasses.field(default_factory=_default("lock_retries"))
     migrations_table: str = dataclasses.field(default_factory=_default("migrations_table"))
     hypothesis_profile: str = dataclasses.field(default_factory=_default("hypothesis_profile"))
     squawk: str = dataclasses.field(default_factory=_default("squawk"))
@@ -329,6 +344,14 @@ class Settings:
             )
         if not 100 <= self.bench_rows <= 100_000_000:
             raise ConfigError(f"bench_rows={self.bench_rows} must be between 100 and 100000000")
+        if not 100 <= self.upgrade_rows <= 100_000_000:
+            raise ConfigError(
+                f"upgrade_rows={self.upgrade_rows} must be between 100 and 100000000")
+        if self.lock_timeout_ms is not None and not 1 <= self.lock_timeout_ms <= 3_600_000:
+            raise ConfigError(f"lock_timeout_ms={self.lock_timeout_ms} must be between 1 and "
+                              "3600000 (an hour), or unset")
+        if not 0 <= self.lock_retries <= 1000:
+            raise ConfigError(f"lock_retries={self.lock_retries} must be between 0 and 1000")
         if not re.fullmatch(_TABLE_NAME, self.migrations_table):
             raise ConfigError(
                 f"migrations_table={self.migrations_table!r} must be [schema.]name, each "

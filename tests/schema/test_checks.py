@@ -22,7 +22,9 @@ _TOUR: dict[str, Found] = {}
 def _found(check: Check, harness: Harness) -> Found:
     dim = harness.settings.vector_dim
     if not check.is_data:
-        return detect(check, harness.templates, "head", dim, harness.settings.replay_dir)
+        return detect(check, harness.templates, "head", dim,
+                      replay_dir=harness.settings.replay_dir,
+                      upgrade_rows=harness.settings.upgrade_rows)
     if check.name not in _TOUR:  # one tour (one clone) judges every data check
         _TOUR.update(tour_findings(REGISTRY.data(), harness.templates, "head", dim))
     return _TOUR[check.name]

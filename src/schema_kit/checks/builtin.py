@@ -1,7 +1,7 @@
 """The built-in checks, in the order ``verify`` runs them: the one registry everything uses.
 
 Data checks first (judged after every generated write), then the checks that need a chain:
-access, indexes, round trips, concurrency, migration safety.
+access, indexes, round trips, concurrency, migration safety (idle, then under load).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from schema_kit.checks.registry import Check, Registry
 from schema_kit.checks.round_trips import INIT_EQUALS_CHAIN, ROUND_TRIP
 from schema_kit.checks.safety import MIGRATION_SAFETY
 from schema_kit.checks.schedules import concurrent_schedules_check
+from schema_kit.checks.upgrade_load import upgrade_under_load_check
 
 __all__ = ["REGISTRY"]
 
@@ -48,4 +49,5 @@ REGISTRY = Registry((
     concurrency_check(_data_checks),
     concurrent_schedules_check(_data_checks),
     MIGRATION_SAFETY,
+    upgrade_under_load_check(_data_checks),
 ))

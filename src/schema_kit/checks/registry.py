@@ -18,6 +18,7 @@ from typing import Any
 
 import psycopg
 
+from schema_kit.config import DEFAULT_UPGRADE_ROWS
 from schema_kit.db.databases import Templates
 from schema_kit.workload.oracle import Model
 
@@ -66,6 +67,7 @@ class ChainTarget:
     version: str = "head"
     vector_dim: int = 1024
     replay_dir: Path | None = None  # where a check writes its replay files (None: none)
+    upgrade_rows: int = DEFAULT_UPGRADE_ROWS  # the rows loaded before an upgrade under load
 
 
 @dataclass

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from schema_kit.checks.registry import ChainTarget, Check, Found
 from schema_kit.checks.runner import session_target
+from schema_kit.config import DEFAULT_UPGRADE_ROWS
 from schema_kit.db.databases import Templates
 from schema_kit.workload.session import WriteSession
 from schema_kit.workload.strategies import Batch
@@ -73,12 +74,13 @@ def tour_findings(
 
 
 def detect(
-    check: Check, templates: Templates, version: str = "head", dim: int = 1024,
-    replay_dir: Path | None = None,
+    check: Check, templates: Templates, version: str = "head", dim: int = 1024, *,
+    replay_dir: Path | None = None, upgrade_rows: int = DEFAULT_UPGRADE_ROWS,
 ) -> Found:
     """What ``check`` finds on the chain behind ``templates`` at ``version`` (holds: no rows);
-    a chain check that writes replay files writes them under ``replay_dir``."""
-    target = ChainTarget(templates, version, dim, replay_dir)
+    a chain check that writes replay files writes them under ``replay_dir``; ``upgrade_rows``
+    is the size a check that loads data before upgrading loads."""
+    target = ChainTarget(templates, version, dim, replay_dir, upgrade_rows)
     if check.is_data:
         return tour_findings([check], templates, version, dim)[check.name]
     if check.detect is None:

@@ -26,8 +26,9 @@ from schema_kit.checks.safety import (
 )
 from schema_kit.checks.schedules import NAME as SCHEDULES
 from schema_kit.commands.shards import PREREQUISITES, Shard
-from schema_kit.commands.verify import CheckResult, Verification
+from schema_kit.commands.verify import UPGRADE_UNDER_LOAD, CheckResult, Verification
 from schema_kit.errors import ConfigError
+from schema_kit.workload.upgrade_load import UpgradeUnderLoad
 
 __all__ = ["merge_reports"]
 
@@ -166,6 +167,10 @@ def merge_reports(directories: Sequence[Path]) -> Verification:
                 if s.report.get("schedule_outcomes")]
     if outcomes:
         merged.details[SCHEDULES] = dict(sum(map(Counter, outcomes), Counter()))
+    # One shard ran it (it is one unit).
+    under_load = [s.report[UPGRADE_UNDER_LOAD] for s in shards if s.report.get(UPGRADE_UNDER_LOAD)]
+    if under_load:
+        merged.details[UPGRADE_UNDER_LOAD] = UpgradeUnderLoad.from_dict(under_load[0])
     merged.details["shards"] = [
         {"shard": str(s.shard), "report": str(s.directory), "backend": s.report["backend"],
          "server_version": s.report["server_version"], "elapsed_s": s.report["elapsed_s"]}

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from schema_kit.checks.safety import to_markdown
 from schema_kit.checks.schedules import NAME as SCHEDULES
+from schema_kit.checks.upgrade_load import to_markdown as under_load_markdown
 from schema_kit.commands import lint_locks
 from schema_kit.commands.verify import Verification
 
@@ -39,6 +40,8 @@ def _json(verification: Verification) -> str:
         "migration_safety": _safety_dicts(verification),
         # None when lint did not run (no safety measurement, or squawk missing: see checks).
         "lint": verification.lint.to_dict() if verification.lint else None,
+        "upgrade_under_load": (verification.under_load.to_dict() if verification.under_load
+                               else None),
         **({"shards": verification.details["shards"]} if "shards" in verification.details
            else {}),
         # Transactions of the generated schedules, by how they ended (when that check ran).
@@ -114,6 +117,9 @@ def _markdown(verification: Verification) -> str:
         lines += ["", "## Concurrent schedules: transactions by how they ended", "",
                   "| ending | transactions |", "|---|---:|",
                   *(f"| {ending} | {count} |" for ending, count in sorted(outcomes.items()))]
+    if verification.under_load:
+        lines += ["", "## Upgrade under load (LightRAG writing and reading while it ran)", "",
+                  under_load_markdown(verification.under_load)]
     return "\n".join(lines) + "\n"
 
 

@@ -35,10 +35,13 @@ from schema_kit.db.harness import Harness
 from schema_kit.db.migrations import discover
 from schema_kit.errors import ConfigError, MigrationError, SchemaKitError
 from schema_kit.workload.profiles import hypothesis_settings, profile_chosen
+from schema_kit.workload.upgrade_load import UpgradeUnderLoad
 
-__all__ = ["LINT", "CheckResult", "Verification", "list_checks", "run_verification", "selected"]
+__all__ = ["LINT", "UPGRADE_UNDER_LOAD", "CheckResult", "Verification", "list_checks",
+           "run_verification", "selected"]
 
 LINT = "lint vs measured locks"
+UPGRADE_UNDER_LOAD = "upgrade_under_load"  # the registered check's name
 
 
 @dataclass
@@ -90,6 +93,11 @@ class Verification:
     @property
     def safety(self) -> list[MigrationSafety]:
         return list(self.details.get(MIGRATION_SAFETY.name, []))
+
+    @property
+    def under_load(self) -> UpgradeUnderLoad | None:
+        found = self.details.get(UPGRADE_UNDER_LOAD)
+        return found if isinstance(found, UpgradeUnderLoad) else None
 
     @property
     def lint(self) -> lint_locks.LintVsLocks | None:
@@ -252,7 +260,8 @@ def run_verification(
             continue
         with profile_chosen(profile):  # a chain check drawing examples draws the profile's
             found = _run(verification, check.name, check.family, check,
-                         partial(detect, check, *chain_at, settings.replay_dir))
+                         partial(detect, check, *chain_at, replay_dir=settings.replay_dir,
+                                 upgrade_rows=settings.upgrade_rows))
         if found.detail is not None:
             verification.details[check.name] = found.detail
     if verification.safety:

@@ -23,6 +23,7 @@ import psycopg
 from psycopg import errors, sql
 
 from schema_kit.config import DEFAULT_MIGRATIONS_TABLE
+from schema_kit.db import online
 from schema_kit.db.own_transactions import (
     OwnTransactionFailed,
     run_as_psql,
@@ -103,6 +104,7 @@ class Step:
     migration: Migration
     direction: str  # "up" or "down"
     elapsed_s: float = 0.0
+    attempts: int = 1  # more: refused for a lock timeout, run again (``lock_retries``)
 
 
 # Decoration around a description: ``-- ==== Title ====``, ``-- ---- Title``, ``-- ** x **``.
@@ -265,21 +267,29 @@ def _run_one(conn: psycopg.Connection[Any], text: str) -> None:
     conn.execute(text.encode())
 
 
-def _as_psql(conn: psycopg.Connection[Any], script: Script, what: str) -> None:
-    """A script with its own transactions: run as psql runs it; a failure, or a block it
-    leaves open, is a MigrationError that says what was committed and remains."""
+def _as_psql(conn: psycopg.Connection[Any], script: Script, what: str,
+             execute: Callable[[psycopg.Connection[Any], str], None] = _run_one) -> None:
+    """A script with its own transactions (or marked no-transaction): run as psql runs it; a
+    failure, or a block it leaves open, is a MigrationError that says what was committed and
+    remains, and what INVALID index a failed CREATE INDEX CONCURRENTLY left was dropped."""
     control = ", ".join(map(str, transaction_control(script)))
     honest = (f"{script.path} runs its own transactions (BEGIN/COMMIT at line {control}), "
-              "so it is not all-or-nothing")
+              "so it is not all-or-nothing") if control else (
+              f"{script.path} is marked no-transaction, so it is not all-or-nothing")
+    invalid = online.invalid_indexes(conn)
     try:
-        ran = run_as_psql(conn, script, _run_one)
+        ran = run_as_psql(conn, script, execute)
     except OwnTransactionFailed as failed:
         exc = failed.error
         where = _where(script, failed.statement, script.text(failed.statement), exc)
+        left = online.invalid_indexes(conn) - invalid
+        online.drop_invalid(conn, left)
+        dropped = (f"; dropped the INVALID index {', '.join(sorted(left))} it left" if left
+                   else "")
         raise MigrationError(
-            f"{what} failed at {where} [{exc.sqlstate or 'no SQLSTATE'}] {_first_line(exc)}; "
-            f"{honest}: {failed.ran.describe()}; undo that by hand (or restore the database), "
-            "then run again"
+            f"{what} failed at {where} [{exc.sqlstate or 'no SQLSTATE'}] {_first_line(exc)}"
+            f"{dropped}; {honest}: {failed.ran.describe()}; undo that by hand (or restore the "
+            "database), then run again"
         ) from exc
     if ran.unclosed is not None:
         raise MigrationError(
@@ -298,8 +308,14 @@ class Migrator:
         migrations: Sequence[Migration],
         params: Params,
         table: str = DEFAULT_MIGRATIONS_TABLE,
+        lock_timeout_ms: int | None = None,
+        lock_retries: int = 0,
     ) -> None:
+        """``lock_timeout_ms``: a transactional migration waits at most that long for each
+        lock (``SET LOCAL lock_timeout``), so writers never queue long behind a migration
+        that waits; refused (55P03), it is run again up to ``lock_retries`` times."""
         self.conn = conn
+        self.lock_timeout_ms, self.lock_retries = lock_timeout_ms, lock_retries
         self.table = table  # [schema.]name of the bookkeeping
         self._table = sql.Identifier(*table.split("."))
         self.migrations = list(migrations)
@@ -467,19 +483,29 @@ class Migrator:
                        self._record_sql(migration, direction).as_string(self.conn))
             return Step(migration, direction, time.perf_counter() - start)
         script = Script.load(path, self.params)
-        if transaction_control(script):
+        if transaction_control(script) or online.no_transaction(script):
             if progress:
-                progress(f"  {path.name} has BEGIN/COMMIT of its own: run as psql runs it, "
-                         "not all-or-nothing")
-            _as_psql(self.conn, script, f"{direction} {migration.version}")
+                progress(f"  {path.name} has BEGIN/COMMIT of its own or is marked "
+                         "no-transaction: run as psql runs it, not all-or-nothing")
+            with online.lock_timeout(self.conn, self.lock_timeout_ms):
+                _as_psql(self.conn, script, f"{direction} {migration.version}",
+                         online.retrying(self.lock_retries))
             with self.conn.transaction():
                 self._record(migration, direction, int((time.perf_counter() - start) * 1000))
             return Step(migration, direction, time.perf_counter() - start)
+        attempts = 1
         try:
-            with self.conn.transaction():
-                _execute(self.conn, script)
-                elapsed_ms = int((time.perf_counter() - start) * 1000)
-                self._record(migration, direction, elapsed_ms)
+            while True:
+                try:
+                    self._transactional(script, migration, direction, start)
+                    break
+                except _Failed as failed:
+                    # A lock not granted within lock_timeout: nothing was kept, and waiting
+                    # a little lets the writers queued behind the migration drain first.
+                    if failed.error.sqlstate != "55P03" or attempts > self.lock_retries:
+                        raise
+                    time.sleep(min(1.0, 0.05 * 2 ** (attempts - 1)))
+                    attempts += 1
         except _Failed as failed:
             exc = failed.error
             state = exc.sqlstate or "no SQLSTATE"
@@ -497,7 +523,19 @@ class Migrator:
                 f"{_first_line(exc)}; nothing of it was kept (schema and bookkeeping are "
                 "as before): fix the script and run again"
             ) from exc
-        return Step(migration, direction, time.perf_counter() - start)
+        return Step(migration, direction, time.perf_counter() - start, attempts)
+
+    def _transactional(self, script: Script, migration: Migration, direction: str,
+                       start: float) -> None:
+        """One attempt at a script in one transaction with its bookkeeping row."""
+        with self.conn.transaction():
+            if self.lock_timeout_ms is not None:
+                self.conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(
+                    sql.Literal(f"{self.lock_timeout_ms}ms")))
+            _execute(self.conn, script)
+            if self.lock_timeout_ms is not None:  # the bookkeeping is the harness's own
+                self.conn.execute("SET LOCAL lock_timeout = 0")
+            self._record(migration, direction, int((time.perf_counter() - start) * 1000))
 
     def _record_sql(self, migration: Migration, direction: str,
                     elapsed_ms: int | None = None) -> sql.Composed:

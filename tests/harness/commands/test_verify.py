@@ -27,6 +27,7 @@ def _harness_on(server_harness: Harness, replays: Path, sql_dir: Path | None = N
         sql_dir=sql_dir or server_harness.settings.sql_dir,
         vector_dim=server_harness.settings.vector_dim,
         replay_dir=replays,
+        upgrade_rows=server_harness.settings.upgrade_rows,
     )
     return Harness(settings, tag="vfy", server=server_harness.server)
 
@@ -46,6 +47,11 @@ def test_verify_holds_at_head_and_writes_three_reports(
     # squawk misses the ACCESS EXCLUSIVE 3.0.0 takes on knowledge_bases (dropping the legacy
     # tables that reference it): reported, never failing.
     assert statuses.pop(LINT) == "reported"
+    # A measurement too (reported, never failing): at head every migration applies.
+    assert statuses.pop("upgrade_under_load") in ("holds", "reported")
+    under_load = verification.under_load
+    assert under_load is not None and under_load.start == "3.0.0"
+    assert under_load.migrations[0].version == "3.1.0"
     assert verification.lint is not None and [
         (d.version, d.table, d.kind) for d in verification.lint.disagreements] == [
         ("3.0.0", "knowledge_bases", "missed")]
@@ -74,6 +80,9 @@ def test_verify_holds_at_head_and_writes_three_reports(
     assert suite.get("failures") == "0" and int(suite.get("tests", "0")) == len(names)
     md = (tmp_path / "report" / "report.md").read_text()
     assert "# schema-kit verify: HOLDS" in md
+    assert "## Upgrade under load (LightRAG writing and reading while it ran)" in md
+    assert "| 3.1.0 Enforce the tenant contract | 1 |" in md
+    assert report["upgrade_under_load"]["migrations"][0]["version"] == "3.1.0"
     assert len(paths) == 3
     # The generated schedules' transactions by how they ended, the inherent probe among them.
     outcomes = report["schedule_outcomes"]
