@@ -13,24 +13,17 @@ from pathlib import Path
 import pytest
 
 from schema_kit.checks import REGISTRY, ChainTarget
-from schema_kit.checks.schedules import (
-    INHERENT,
-    TENANT_DELETED,
-    Examined,
-    examine,
-    reset,
-    run_schedules,
-    write_replay,
-)
+from schema_kit.checks.deadlocks import INHERENT, TENANT_DELETED, reset
+from schema_kit.checks.schedules import Examined, examine, run_schedules, write_replay
 from schema_kit.connect import connect
 from schema_kit.db.harness import Harness
+from schema_kit.workload.schedule_spec import from_spec
 from schema_kit.workload.scheduler import Ending, Sessions, run_schedule
 from schema_kit.workload.schedules import (
     PROBES,
     REGISTRATION_ACTIONS,
     Schedule,
     Step,
-    from_spec,
     schedules,
 )
 from tests.schema.seed import seed_and_head

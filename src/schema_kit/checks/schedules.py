@@ -24,8 +24,8 @@ import psycopg
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Flaky
-from psycopg import sql
 
+from schema_kit.checks.deadlocks import classify_deadlocks, deadlocks, reset
 from schema_kit.checks.properties import overrides_for, quiet_reprs
 from schema_kit.checks.registry import (
     ChainTarget,
@@ -41,41 +41,30 @@ from schema_kit.checks.replay import write_atomically
 from schema_kit.checks.schedule_oracle import committed_violations, stored
 from schema_kit.connect import connect
 from schema_kit.workload.profiles import hypothesis_settings, selected
+from schema_kit.workload.schedule_spec import listing, to_spec
 from schema_kit.workload.scheduler import (
     Ending,
     ScheduleRun,
     Sessions,
-    TransactionOutcome,
     describe,
     run_schedule,
 )
 from schema_kit.workload.schedules import (
     ACTIONS,
     MAX_SESSIONS,
-    POOL,
     PROBES,
     TABLES,
-    TENANTS,
     Schedule,
-    listing,
     schedules,
-    to_spec,
 )
 from schema_kit.workload.tables import tenant_tables
-from schema_kit.workload.writes import Row, Upsert
 
 __all__ = [
-    "INHERENT",
     "NAME",
-    "SNAPSHOT",
-    "TENANT_DELETED",
-    "TIMING",
     "Examined",
     "ScheduleError",
     "concurrent_schedules_check",
     "examine",
-    "preregister",
-    "reset",
     "run_schedules",
     "write_replay",
 ]
@@ -86,10 +75,6 @@ EXAMPLES = {"ci": 25, "dev": 8, "thorough": 500}
 SESSIONS = {"ci": 3, "dev": 2, "thorough": 6}
 # Mostly READ COMMITTED (LightRAG's), some REPEATABLE READ and SERIALIZABLE transactions.
 MIX = ("", "", "repeatable read", "serializable")
-INHERENT = "deadlock victim (inherent: the same with every key registered beforehand)"
-TENANT_DELETED = "deadlock victim (inherent: a tenant deleted while another session writes it)"
-TIMING = "deadlock victim (timing: as often with every key registered, over two runs each)"
-SNAPSHOT = "deadlock victim (not judged: a snapshot-isolated transaction in the schedule)"
 
 
 @dataclass
@@ -119,41 +104,6 @@ def _results(examined: Examined) -> list[str]:
     return [r.summary() for r in examined.run.results]
 
 
-def _delete_where(table: str, column: str) -> sql.Composed:
-    return sql.SQL("DELETE FROM {} WHERE {} = ANY(%s)").format(
-        sql.Identifier(table), sql.Identifier(column))
-
-
-def reset(conn: psycopg.Connection[Any]) -> None:
-    """Remove the pool's rows, kbs and tenants (committed), so each schedule starts alike."""
-    present = tenant_tables(conn)
-    for table in (t for t in TABLES if t in present):
-        conn.execute(_delete_where(table, "workspace"), [list(POOL)])
-    for registry in ("knowledge_bases", "tenants"):
-        exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", [registry]).fetchone()
-        if exists == (True,):
-            conn.execute(_delete_where(registry, "tenant_id"), [list(TENANTS)])
-    conn.commit()
-
-
-def preregister(conn: psycopg.Connection[Any], schedule: Schedule, vector_dim: int) -> None:
-    """Register every (tenant, kb) of ``schedule`` the chain's own way (a row written and
-    committed, then deleted), so no step of a replay has a key left to register."""
-    rows = tuple(Row(TABLES[0], f"{p.tenant_id}:{p.kb_id}", "schema_kit-preregister")
-                 for p in sorted(schedule.partitions()))
-    if not rows:
-        return
-    query, params = Upsert(TABLES[0], rows, vector_dim).query()
-    conn.execute(query, params)
-    conn.commit()
-    conn.execute(_delete_where(TABLES[0], "id"), [["schema_kit-preregister"]])
-    conn.commit()
-
-
-def _deadlocks(run: ScheduleRun) -> int:
-    return sum(e is Ending.DEADLOCK for e in run.endings())
-
-
 def examine(
     pool: Sessions, conn: psycopg.Connection[Any], schedule: Schedule, vector_dim: int,
     checks: Sequence[Check],
@@ -175,78 +125,15 @@ def examine(
             found.append((check.name, describe_rows(check, rows, limit=3)))
     conn.rollback()
     examined.classes.update(t.ending.value for t in run.transactions)
-    if _deadlocks(run):
-        _classify_deadlocks(pool, conn, examined, vector_dim)
+    if deadlocks(run):
+        victims = examined.classes.pop(Ending.DEADLOCK.value)
+        verdict = classify_deadlocks(pool, conn, schedule, run, vector_dim)
+        if isinstance(verdict, str):
+            examined.classes[verdict] += victims
+        else:
+            examined.classes[Ending.DEADLOCK.value] += victims
+            found.append(verdict)
     return examined
-
-
-def _counterfactual(
-    pool: Sessions, conn: psycopg.Connection[Any], schedule: Schedule, vector_dim: int,
-    registered: bool,
-) -> int:
-    """Deadlocks of ``schedule`` run again from the reset state (``registered``: with every
-    key it uses registered beforehand)."""
-    reset(conn)
-    if registered:
-        preregister(conn, schedule, vector_dim)
-    return _deadlocks(run_schedule(pool, schedule, vector_dim))
-
-
-def _classify_deadlocks(
-    pool: Sessions, conn: psycopg.Connection[Any], examined: Examined, vector_dim: int
-) -> None:
-    """Blame registration only where it reproduces: the schedule deadlocks on each of two
-    runs, and more often than on each of two with every key registered beforehand. When
-    several sessions wait for one row, which of them gets it once it is free is up to the
-    server, so a single run cannot tell."""
-    run, found = examined.run, examined.violations
-    victims = examined.classes.pop(Ending.DEADLOCK.value)
-    try:
-        registered = [_counterfactual(pool, conn, examined.schedule, vector_dim, True)]
-        if registered[0] >= _deadlocks(run):
-            examined.classes[INHERENT] += victims
-            return
-        registered.append(_counterfactual(pool, conn, examined.schedule, vector_dim, True))
-        plain = [_deadlocks(run),
-                 _counterfactual(pool, conn, examined.schedule, vector_dim, False)]
-    except psycopg.Error as exc:  # the chain refused a valid write: say so, keep going
-        conn.rollback()
-        found.append(("pre-registering the keys failed", f"{exc.sqlstate}: {exc}"))
-        return
-    if min(plain) <= max(registered):
-        examined.classes[TIMING] += victims
-    elif any(s.action == "begin" and s.target for steps in examined.schedule.sessions
-             for s in steps):
-        # Under REPEATABLE READ or SERIALIZABLE, registering at commit a key another session
-        # committed after the snapshot fails to serialize (40001); pre-registering removes
-        # those failures too, so the replay has another history, not the same one without
-        # registration's waits.
-        examined.classes[SNAPSHOT] += victims
-    elif _tenant_deleted_under_a_victim(run):
-        # Pre-registering changes what the delete does (the tenant now exists to be
-        # deleted), so the replay proves nothing; without registration the victim's
-        # foreign-key check would wait for the deleting session the same way.
-        examined.classes[TENANT_DELETED] += victims
-    else:
-        found.append(("registration caused a deadlock",
-                      f"{'; '.join(describe(run))} | deadlocks in two runs: {plain}; with every "
-                      f"key registered beforehand: {registered}"))
-
-
-def _tenant_deleted_under_a_victim(run: ScheduleRun) -> bool:
-    """Some deadlock victim wrote into a tenant another session deleted, or deleted a tenant
-    another session wrote into."""
-    def written(t: TransactionOutcome) -> set[str]:
-        return {p.tenant_id for step in t.steps for p in step.partitions()}
-
-    def deleted(t: TransactionOutcome) -> set[str]:
-        return {step.tenant for step in t.steps if step.action == "delete_tenant"}
-
-    for victim in (t for t in run.transactions if t.ending is Ending.DEADLOCK):
-        others = [t for t in run.transactions if t.session != victim.session]
-        if any(written(victim) & deleted(t) or deleted(victim) & written(t) for t in others):
-            return True
-    return False
 
 
 def write_replay(

@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from schema_kit.checks import REGISTRY
-from schema_kit.checks.schedules import INHERENT
+from schema_kit.checks.deadlocks import INHERENT
 from schema_kit.commands.reports import write_reports
 from schema_kit.commands.verify import LINT, run_verification
 from schema_kit.config import Settings

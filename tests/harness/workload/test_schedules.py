@@ -7,13 +7,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from schema_kit.workload.schedule_spec import from_spec, listing
 from schema_kit.workload.schedules import (
     ACTIONS,
     PROBES,
     Schedule,
     Step,
-    from_spec,
-    listing,
     schedules,
 )
 
