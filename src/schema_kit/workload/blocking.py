@@ -98,7 +98,8 @@ class BlockingMonitor:
         for pid, name in self.pids.items():
             if self.migrator_pid in blockers.get(pid, ()):
                 found.blocked_by_migrator[name] += 1
-                found.waited_on[waits.get(pid, "a lock")] += 1
+                if pid in waits:  # its ungranted lock can be granted between the two reads
+                    found.waited_on[waits[pid]] += 1
             if pid in blockers.get(self.migrator_pid, ()):
                 found.migrator_waited_for[name] += 1
         if self._gate.closed:
