@@ -8,8 +8,11 @@ The classifier, the oracle's verdicts and the spec replay are shown on known sch
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 
 from schema_kit.checks import REGISTRY, ChainTarget
@@ -45,32 +48,37 @@ def test_generated_schedules_hold(
     assert found.detail[INHERENT] >= 1
 
 
-def _examine(harness: Harness, version: str, schedule: Schedule) -> Iterator[Examined]:
+@contextmanager
+def _sessions(
+    harness: Harness, version: str, count: int = 2
+) -> Iterator[tuple[Sessions, psycopg.Connection[Any]]]:
+    """``count`` schedule sessions and a judging connection on a fresh clone at ``version``."""
     db = harness.templates.clone(version, purpose="sched")
     try:
-        with Sessions(db.dsn, 2) as pool, connect(db.dsn) as conn:
-            yield examine(pool, conn, schedule, harness.settings.vector_dim, MODEL_FREE)
+        with Sessions(db.dsn, count) as pool, connect(db.dsn) as conn:
+            yield pool, conn
     finally:
         harness.scratch.drop(db.name)
+
+
+def _examine(harness: Harness, version: str, schedule: Schedule) -> Examined:
+    with _sessions(harness, version, len(schedule.sessions)) as (pool, conn):
+        return examine(pool, conn, schedule, harness.settings.vector_dim, MODEL_FREE)
 
 
 @pytest.mark.our_chain
 def test_registration_deadlock_at_3_2_0_is_blamed_on_registration_and_replays_from_its_spec(
     schema_kit_harness: Harness, tmp_path: Path
 ) -> None:
-    db = schema_kit_harness.templates.clone("3.2.0", purpose="sched")
-    try:
-        with Sessions(db.dsn, 2) as pool, connect(db.dsn) as conn:
-            examined = examine(pool, conn, OPPOSITE_TENANTS, 1024, MODEL_FREE)
-            target = ChainTarget(schema_kit_harness.templates, "3.2.0", 1024, tmp_path)
-            replay = write_replay(target, conn, examined)
-            spec = (tmp_path / "concurrent_schedules-3.2.0.spec").read_text()
-            assert replay.startswith(str(tmp_path / "concurrent_schedules-3.2.0.spec"))
-            # Anyone can replay the spec: the same steps, the same victim.
-            reset(conn)
-            again = run_schedule(pool, from_spec(spec))
-    finally:
-        schema_kit_harness.scratch.drop(db.name)
+    with _sessions(schema_kit_harness, "3.2.0") as (pool, conn):
+        examined = examine(pool, conn, OPPOSITE_TENANTS, 1024, MODEL_FREE)
+        target = ChainTarget(schema_kit_harness.templates, "3.2.0", 1024, tmp_path)
+        replay = write_replay(target, conn, examined)
+        spec = (tmp_path / "concurrent_schedules-3.2.0.spec").read_text()
+        assert replay.startswith(str(tmp_path / "concurrent_schedules-3.2.0.spec"))
+        # Anyone can replay the spec: the same steps, the same victim.
+        reset(conn)
+        again = run_schedule(pool, from_spec(spec))
     assert [w for w, _ in examined.violations] == ["registration caused a deadlock"]
     # s2's second step closes the cycle: it is the victim, s1 commits.
     assert examined.run.endings() == [Ending.COMMITTED, Ending.DEADLOCK]
@@ -85,7 +93,7 @@ def test_registration_deadlock_at_3_2_0_is_blamed_on_registration_and_replays_fr
 def test_the_same_schedule_runs_the_same_way_every_time(schema_kit_harness: Harness) -> None:
     runs = []
     for _ in range(3):
-        [examined] = list(_examine(schema_kit_harness, "head", OPPOSITE_ROWS))
+        examined = _examine(schema_kit_harness, "head", OPPOSITE_ROWS)
         runs.append([(r.name, r.sqlstate, r.waited, r.skipped) for r in examined.run.results])
     assert runs[0] == runs[1] == runs[2]
     # s1_3 waits for s2's r2, s2_3 closes the cycle and is the victim.
@@ -94,7 +102,7 @@ def test_the_same_schedule_runs_the_same_way_every_time(schema_kit_harness: Harn
 
 
 def test_an_inherent_deadlock_is_counted_not_failed(schema_kit_harness: Harness) -> None:
-    [examined] = list(_examine(schema_kit_harness, "head", OPPOSITE_ROWS))
+    examined = _examine(schema_kit_harness, "head", OPPOSITE_ROWS)
     assert examined.violations == []
     assert examined.classes == {"committed": 1, INHERENT: 1}
 
@@ -110,15 +118,11 @@ def test_a_registry_delete_awaiting_commit_is_refused_and_rolled_back_work_leave
     s3 = (Step(2, "begin"), Step(2, "upsert_one", "lightrag_doc_chunks", "t3:kb2", ("r1",)),
           Step(2, "commit"))
     schedule = Schedule((s1, s2, s3), (0, 1, 2, 0, 1, 2, 1, 0, 2, 1))
-    db = schema_kit_harness.templates.clone("head", purpose="sched")
-    try:
-        with Sessions(db.dsn, 3) as pool, connect(db.dsn) as conn:
-            examined = examine(pool, conn, schedule, 1024, MODEL_FREE)
-            rows = conn.execute("SELECT workspace, id FROM lightrag_doc_full UNION ALL "
-                                "SELECT workspace, id FROM lightrag_doc_chunks").fetchall()
-            kbs = conn.execute("SELECT tenant_id, kb_id FROM knowledge_bases").fetchall()
-    finally:
-        schema_kit_harness.scratch.drop(db.name)
+    with _sessions(schema_kit_harness, "head", 3) as (pool, conn):
+        examined = examine(pool, conn, schedule, 1024, MODEL_FREE)
+        rows = conn.execute("SELECT workspace, id FROM lightrag_doc_full UNION ALL "
+                            "SELECT workspace, id FROM lightrag_doc_chunks").fetchall()
+        kbs = conn.execute("SELECT tenant_id, kb_id FROM knowledge_bases").fetchall()
     assert examined.violations == []
     assert examined.run.endings() == [Ending.ROLLED_BACK, Ending.REFUSED, Ending.COMMITTED]
     assert examined.run.transactions[1].error.startswith("55000")
@@ -142,13 +146,9 @@ def test_generation_alone_finds_the_seed_deadlock_and_shrinks_it(
     shrunk = from_spec((tmp_path / "concurrent_schedules-3.0.0.spec").read_text())
     # Smaller than the strategy allows (12 steps), and the spec alone reproduces it.
     assert len(shrunk) < 12
-    db = schema_kit_harness.templates.clone("3.0.0", purpose="sched")
-    try:
-        with Sessions(db.dsn, 2) as pool, connect(db.dsn) as conn:
-            reset(conn)
-            again = run_schedule(pool, shrunk)
-    finally:
-        schema_kit_harness.scratch.drop(db.name)
+    with _sessions(schema_kit_harness, "3.0.0") as (pool, conn):
+        reset(conn)
+        again = run_schedule(pool, shrunk)
     assert Ending.DEADLOCK in again.endings()
 
 
@@ -172,7 +172,7 @@ def test_a_tenant_deleted_while_another_session_writes_it_deadlocks_inherently(
           Step(1, "delete_tenant", tenant="t1"), _up(1, "t1:kb1", "r2"),
           Step(1, "delete", "lightrag_doc_full", "t1:kb1", ("r1",)), Step(1, "commit"))
     schedule = Schedule((s1, s2), (0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1))
-    [examined] = list(_examine(schema_kit_harness, "head", schedule))
+    examined = _examine(schema_kit_harness, "head", schedule)
     assert examined.run.endings() == [Ending.COMMITTED, Ending.COMMITTED, Ending.ROLLED_BACK,
                                       Ending.DEADLOCK]
     assert examined.run.transactions[3].step == "s2_8"  # its COMMIT
@@ -189,7 +189,7 @@ def test_repeatable_read_meeting_a_tenant_committed_after_its_snapshot_cannot_se
     s1 = (Step(0, "begin", target="repeatable read"), _up(0, "t1:kb1", "r1"), Step(0, "commit"))
     s2 = (Step(1, "begin"), _up(1, "t1:kb1", "r2"), Step(1, "commit"))
     schedule = Schedule((s1, s2), (0, 0, 1, 1, 1, 0))
-    [examined] = list(_examine(schema_kit_harness, "head", schedule))
+    examined = _examine(schema_kit_harness, "head", schedule)
     assert examined.run.endings() == [Ending.SERIALIZATION, Ending.COMMITTED]
     assert examined.run.transactions[0].error.startswith("40001")
     assert examined.violations == []

@@ -197,20 +197,16 @@ def run_schedules(
                 base, f"{NAME}@{target.version}", examples, shrink))(test)
             with quiet_reprs():
                 test()
-    except Flaky as flaky:  # failed once, then not when Hypothesis ran it again
-        exc = next((e for e in getattr(flaky, "exceptions", ()) if isinstance(e, ScheduleError)),
-                   None)
-        if exc is None:
+    except (Flaky, ScheduleError) as caught:
+        exc = caught if isinstance(caught, ScheduleError) else next(
+            (e for e in getattr(caught, "exceptions", ()) if isinstance(e, ScheduleError)), None)
+        if exc is None:  # a Flaky of Hypothesis' own (say, of the strategy): not ours to judge
             raise
-        exc.args = (f"{exc.args[0]}\n(it did not fail again when Hypothesis re-ran it: the "
-                    "outcome depends on timing)",)
+        if exc is not caught:  # failed once, then not when Hypothesis ran it again
+            exc.args = (f"{exc.args[0]}\n(it did not fail again when Hypothesis re-ran it: "
+                        "the outcome depends on timing)",)
         if raise_failure:
-            raise exc from flaky
-        return Found(rows=exc.rows, examples=runs[0], first_failure=first[0],
-                     message=str(exc), replay=exc.replay.split(" ", 1)[0], detail=dict(totals))
-    except ScheduleError as exc:
-        if raise_failure:
-            raise
+            raise exc from (caught if exc is not caught else None)
         return Found(rows=exc.rows, examples=runs[0], first_failure=first[0],
                      message=str(exc), replay=exc.replay.split(" ", 1)[0], detail=dict(totals))
     finally:

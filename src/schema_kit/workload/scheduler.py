@@ -18,6 +18,7 @@ import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -163,16 +164,14 @@ class _Session:
         if self.failed is not None:
             return StepResult(name, step, skipped=True)
         if step.action == "sql":  # read back from a spec: run as written
-            try:
-                self.conn.execute(step.target.encode())
-            except psycopg.Error as exc:
-                self.failed = self._error(name, step, exc)
-                return self.failed
-            return StepResult(name, step)
-        op = step.operation(vector_dim)
-        assert op is not None
-        query, params = op.query()
-        self.writes.append(step)
+            # No parameters: a '%' in its literals is text, not a placeholder.
+            query: Any = step.target.encode()
+            params: list[Any] | None = None
+        else:
+            op = step.operation(vector_dim)
+            assert op is not None
+            query, params = op.query()
+            self.writes.append(step)
         try:
             self.conn.execute(query, params)
         except psycopg.Error as exc:
