@@ -5,8 +5,9 @@ member clones. The time is the whole run (clone, checksums, upgrade, checks afte
 figures that matter are per migration in ``extra_info``: the longest wait of any writer or
 reader, the statements that failed, the write latency during it, who was seen blocked by the
 migrator; with the write latency before and after, and whether every row and data check
-survived. Two members: the plain upgrade, and the migrator waiting at most 100 ms for each
-lock and re-running on a timeout.
+survived. Three members: the plain upgrade; the migrator waiting at most 100 ms for each lock
+and re-running on a timeout; and the online upgrade (each migration with an online form,
+3.1.0's, applied by it) with that lock timeout.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ def _figures(result: UpgradeUnderLoad) -> dict[str, Any]:
             "elapsed_s": m.elapsed_s,
             "held_s": m.held_s, "longest_wait_s": m.longest_wait_s,
             "writes": m.writes.count, "write_p50_ms": m.writes.p50_ms,
-            "write_p99_ms": m.writes.p99_ms, "reads": m.reads.count,
+            "write_p99_ms": m.writes.p99_ms, "write_max_ms": m.writes.max_ms,
+            "reads": m.reads.count,
             "read_max_ms": m.reads.max_ms, "failed": m.failed,
             "blocked": sorted(m.blocked), "waited_on": m.waited_on,
             "errors": [e[:300] for e in m.errors],
@@ -39,7 +41,7 @@ def _figures(result: UpgradeUnderLoad) -> dict[str, Any]:
     }
     return {
         "rows": result.rows, "reached": result.reached, "target": result.target,
-        "lock_timeout_ms": result.lock_timeout_ms,
+        "lock_timeout_ms": result.lock_timeout_ms, "online": result.online,
         "write_p50_ms_before": result.before.p50_ms, "write_p99_ms_before": result.before.p99_ms,
         "write_p50_ms_after": result.after.p50_ms, "write_p99_ms_after": result.after.p99_ms,
         "failed": result.failed, "writer_rows": result.writer_rows,
@@ -58,10 +60,11 @@ def loaded(schema_kit_harness: Harness, schema_kit_settings: Settings) -> Iterat
     templates.scratch.drop(name)
 
 
-@pytest.mark.parametrize("lock_timeout_ms", [None, 100], ids=["plain", "lock_timeout_100ms"])
+@pytest.mark.parametrize(("lock_timeout_ms", "online"), [(None, False), (100, False), (100, True)],
+                         ids=["plain", "lock_timeout_100ms", "online_lock_timeout_100ms"])
 def test_upgrade_3_0_0_to_head_under_load(
     benchmark: Any, schema_kit_harness: Harness, schema_kit_settings: Settings,
-    lock_timeout_ms: int | None, loaded: str,
+    lock_timeout_ms: int | None, online: bool, loaded: str,
 ) -> None:
     runs: list[UpgradeUnderLoad] = []
 
@@ -69,7 +72,8 @@ def test_upgrade_3_0_0_to_head_under_load(
         runs.append(run_upgrade_under_load(schema_kit_harness.templates, REGISTRY.over_writes(),
                                            schema_kit_settings.bench_rows,
                                            schema_kit_settings.vector_dim,
-                                           lock_timeout_ms=lock_timeout_ms, loaded=loaded))
+                                           lock_timeout_ms=lock_timeout_ms, online=online,
+                                           loaded=loaded))
 
     benchmark.group = f"upgrade under load ({schema_kit_settings.bench_rows} rows)"
     benchmark.pedantic(upgrade, rounds=1, iterations=1)

@@ -60,7 +60,7 @@ _MIGRATION = ("sql_dir", "vector_dim", "vector_suffix", "migrations_table")
 _LINT = ("squawk", "squawk_config")
 # The options each subcommand takes (the rest of its arguments are its own, below).
 _OPTIONS: dict[str, tuple[str | _Use, ...]] = {
-    "migrate": (_TARGET, *_MIGRATION, "lock_timeout_ms", "lock_retries"),
+    "migrate": (_TARGET, *_MIGRATION, "lock_timeout_ms", "lock_retries", "online"),
     "rollback": (_TARGET, *_MIGRATION, "lock_timeout_ms", "lock_retries"),
     "status": (_TARGET, "sql_dir", "migrations_table"),
     "snapshot": (_TARGET,),
@@ -367,7 +367,8 @@ def _target_dsn(settings: Settings) -> str:
 
 def _migrator(conn: psycopg.Connection[Any], settings: Settings) -> Migrator:
     return Migrator(conn, discover(settings.sql_dir), settings.migration_params,
-                    settings.migrations_table, settings.lock_timeout_ms, settings.lock_retries)
+                    settings.migrations_table, settings.lock_timeout_ms, settings.lock_retries,
+                    settings.online)
 
 
 def _checked(args: argparse.Namespace) -> Settings:

@@ -262,6 +262,9 @@ OPTIONS: tuple[Option, ...] = (
            "", _integer_or_none),
     Option("lock_retries", "times a migration refused for its lock timeout (55P03) is run "
            "again, backing off", "10", _integer),
+    Option("online", "apply each migration that has an online form (<version>_<name>.online.sql) "
+           "by that form: the same schema, reached while writers go on", "0", _switch,
+           bare="1"),
     Option("migrations_table", "the harness's own bookkeeping table, [schema.]name (never a "
            "chain's schema_migrations)", DEFAULT_MIGRATIONS_TABLE),
     Option("hypothesis_profile", "schema_kit's Hypothesis profile for its own properties "
@@ -315,6 +318,7 @@ class Settings:
     replay_dir: Path = dataclasses.field(default_factory=_default("replay_dir"))
     lock_timeout_ms: int | None = dataclasses.field(default_factory=_default("lock_timeout_ms"))
     lock_retries: int = dataclasses.field(default_factory=_default("lock_retries"))
+    online: bool = dataclasses.field(default_factory=_default("online"))
     migrations_table: str = dataclasses.field(default_factory=_default("migrations_table"))
     hypothesis_profile: str = dataclasses.field(default_factory=_default("hypothesis_profile"))
     squawk: str = dataclasses.field(default_factory=_default("squawk"))

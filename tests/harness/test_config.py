@@ -53,6 +53,7 @@ def _samples(tmp_path: Path) -> dict[str, tuple[str, object]]:
         "squawk_config": (str(tmp_path / "team.toml"), (tmp_path / "team.toml").resolve()),
         "example_db": ("redis://cache.example:6380/2", "redis://cache.example:6380/2"),
         "reuse": ("yes", True),
+        "online": ("yes", True),
         "reuse_dir": (str(tmp_path / "reuse"), (tmp_path / "reuse").resolve()),
     }
 
@@ -111,7 +112,8 @@ def test_every_option_works_under_all_four_names(tmp_path: Path) -> None:
             continue
         assert commands, f"no subcommand takes {o.cli_flag}"
         for command in commands:
-            args = parser.parse_args([command, *_REQUIRED.get(command, []), o.cli_flag, raw])
+            given = [o.cli_flag] if o.bare else [o.cli_flag, raw]  # a switch takes no value
+            args = parser.parse_args([command, *_REQUIRED.get(command, []), *given])
             settings = cli._settings(args)
             assert getattr(settings, o.name) == value, f"{command} {o.cli_flag}"
 

@@ -11,18 +11,31 @@ the acceptance check reports those).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import psycopg
 
 from schema_kit.checks.registry import ChainTarget, Check, DataTarget, Found, Needs, describe_rows
 from schema_kit.db.databases import Templates
-from schema_kit.db.migrations import discover
+from schema_kit.db.migrations import Version, discover
 from schema_kit.workload.oracle import Model
 from schema_kit.workload.tables import tenant_tables
 from schema_kit.workload.upgrade_load import SEED, Judge, UpgradeUnderLoad, measure_upgrade
 
-__all__ = ["run_upgrade_under_load", "to_markdown", "upgrade_under_load_check"]
+__all__ = ["ONLINE_LOCK_TIMEOUT_MS", "has_online_form", "run_upgrade_under_load", "to_markdown",
+           "upgrade_under_load_check"]
+
+# The online upgrade's lock timeout: its swaps wait at most this long, then run again.
+ONLINE_LOCK_TIMEOUT_MS = 100
+
+
+def has_online_form(sql_dir: Path, target: str) -> bool:
+    """Whether a migration after the seed, up to ``target``, has an online form."""
+    chain = discover(sql_dir)
+    last = chain[-1].version if target == "head" else Version.parse(target)
+    return any(m.online_path is not None for m in chain
+               if Version.parse(SEED) < m.version <= last)
 
 
 def _judge(checks: Sequence[Check]) -> Judge:
@@ -58,14 +71,18 @@ def to_markdown(result: UpgradeUnderLoad) -> str:
     lines = [
         f"{result.rows} rows loaded at {result.start}, upgraded to {result.reached} (target "
         f"{result.target}), "
-        + ("plain" if result.lock_timeout_ms is None else
+        + ("the online form of each migration that has one (`.online.sql`), " if result.online
+           else "")
+        + ("plain" if result.lock_timeout_ms is None and not result.online else
+           "no lock timeout" if result.lock_timeout_ms is None else
            f"each lock waited for at most {result.lock_timeout_ms} ms, then re-run") + ", with "
         f"{result.writers} writers and {result.readers} readers running. Writes (batched "
         f"upsert or delete, with its COMMIT) before the upgrade: p50 {result.before.p50_ms} "
         f"ms, p99 {result.before.p99_ms} ms ({result.before.count}); after: p50 "
         f"{result.after.p50_ms} ms, p99 {result.after.p99_ms} ms ({result.after.count}).", "",
         "| migration | attempts | time (s) | held (ms) | longest wait (ms) | writes | write p50 "
-        "/ p99 (ms) | reads | read max (ms) | failed statements | blocked by the migration |",
+        "/ p99 / max (ms) | reads | read max (ms) | failed statements | blocked by the "
+        "migration |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for m in result.migrations:
@@ -80,7 +97,8 @@ def to_markdown(result: UpgradeUnderLoad) -> str:
         lines.append(
             f"| {m.version} {m.description} | {tries} | {m.elapsed_s:.3f} | {_ms(m.held_s)} | "
             f"{_ms(m.longest_wait_s)} | {m.writes.count} | {m.writes.p50_ms} / "
-            f"{m.writes.p99_ms} | {m.reads.count} | {m.reads.max_ms} | {failed} | {blocked} |")
+            f"{m.writes.p99_ms} / {m.writes.max_ms} | {m.reads.count} | {m.reads.max_ms} | "
+            f"{failed} | {blocked} |")
     refusals = [(m.version, e) for m in result.migrations for e in m.errors]
     if refusals:
         lines += ["", "Migration attempts refused under load (re-run when the SQLSTATE is "
@@ -107,13 +125,21 @@ def upgrade_under_load_check(checks: Callable[[], Sequence[Check]]) -> Check:
             return Found(skipped=f"the chain has no version {SEED} (the seed) to upgrade from")
         if target.version != "head" and target.version not in versions[versions.index(SEED) + 1:]:
             return Found(skipped=f"no upgrade from {SEED} to {target.version}")
-        result = run_upgrade_under_load(target.templates, checks(), target.upgrade_rows,
-                                        target.vector_dim, target=target.version)
-        stopped = [("upgrade stopped", f"{m.version} never applied: {m.errors[-1][:300]}")
-                   for m in result.migrations if not m.applied]
-        rows = [*stopped, *result.lost, *result.invariants]
-        return Found(rows=list(rows), examples=len(result.migrations),
-                     checked_rows=result.rows + result.writer_rows, detail=result)
+        results = [run_upgrade_under_load(target.templates, checks(), target.upgrade_rows,
+                                          target.vector_dim, target=target.version)]
+        if has_online_form(target.templates.sql_dir, target.version):
+            results.append(run_upgrade_under_load(
+                target.templates, checks(), target.upgrade_rows, target.vector_dim,
+                target=target.version, online=True, lock_timeout_ms=ONLINE_LOCK_TIMEOUT_MS))
+        rows = []
+        for result in results:
+            how = "online: " if result.online else ""
+            rows += [("upgrade stopped", f"{how}{m.version} never applied: {m.errors[-1][:300]}")
+                     for m in result.migrations if not m.applied]
+            rows += [(what, how + detail) for what, detail in (*result.lost, *result.invariants)]
+        return Found(rows=rows, examples=sum(len(r.migrations) for r in results),
+                     checked_rows=sum(r.rows + r.writer_rows for r in results),
+                     detail=tuple(results))
 
     return Check(
         "upgrade_under_load", "migration safety",

@@ -170,7 +170,8 @@ def merge_reports(directories: Sequence[Path]) -> Verification:
     # One shard ran it (it is one unit).
     under_load = [s.report[UPGRADE_UNDER_LOAD] for s in shards if s.report.get(UPGRADE_UNDER_LOAD)]
     if under_load:
-        merged.details[UPGRADE_UNDER_LOAD] = UpgradeUnderLoad.from_dict(under_load[0])
+        found = under_load[0] if isinstance(under_load[0], list) else [under_load[0]]
+        merged.details[UPGRADE_UNDER_LOAD] = tuple(UpgradeUnderLoad.from_dict(r) for r in found)
     merged.details["shards"] = [
         {"shard": str(s.shard), "report": str(s.directory), "backend": s.report["backend"],
          "server_version": s.report["server_version"], "elapsed_s": s.report["elapsed_s"]}

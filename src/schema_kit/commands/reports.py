@@ -40,7 +40,8 @@ def _json(verification: Verification) -> str:
         "migration_safety": _safety_dicts(verification),
         # None when lint did not run (no safety measurement, or squawk missing: see checks).
         "lint": verification.lint.to_dict() if verification.lint else None,
-        "upgrade_under_load": (verification.under_load.to_dict() if verification.under_load
+        "upgrade_under_load": ([r.to_dict() for r in verification.under_load]
+                               if verification.under_load
                                else None),
         **({"shards": verification.details["shards"]} if "shards" in verification.details
            else {}),
@@ -118,8 +119,8 @@ def _markdown(verification: Verification) -> str:
                   "| ending | transactions |", "|---|---:|",
                   *(f"| {ending} | {count} |" for ending, count in sorted(outcomes.items()))]
     if verification.under_load:
-        lines += ["", "## Upgrade under load (LightRAG writing and reading while it ran)", "",
-                  under_load_markdown(verification.under_load)]
+        lines += ["", "## Upgrade under load (LightRAG writing and reading while it ran)", ""]
+        lines += [under_load_markdown(result) for result in verification.under_load]
     return "\n".join(lines) + "\n"
 
 

@@ -95,9 +95,10 @@ class Verification:
         return list(self.details.get(MIGRATION_SAFETY.name, []))
 
     @property
-    def under_load(self) -> UpgradeUnderLoad | None:
-        found = self.details.get(UPGRADE_UNDER_LOAD)
-        return found if isinstance(found, UpgradeUnderLoad) else None
+    def under_load(self) -> tuple[UpgradeUnderLoad, ...]:
+        """The plain upgrade, then the online one where the chain has online forms."""
+        found = self.details.get(UPGRADE_UNDER_LOAD, ())
+        return tuple(r for r in found if isinstance(r, UpgradeUnderLoad))
 
     @property
     def lint(self) -> lint_locks.LintVsLocks | None:

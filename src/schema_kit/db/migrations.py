@@ -48,7 +48,8 @@ __all__ = [
     "render",
 ]
 
-_FILE = re.compile(r"^(?P<version>\d+\.\d+\.\d+)_(?P<name>[a-z0-9_]+)\.(?P<dir>up|down)\.sql$")
+_FILE = re.compile(
+    r"^(?P<version>\d+\.\d+\.\d+)_(?P<name>[a-z0-9_]+)\.(?P<dir>up|down|online)\.sql$")
 # Serialises concurrent migrators on one database (arbitrary constant: 'schemakt').
 _LOCK_KEY = 0x736368656D616B74
 
@@ -85,6 +86,9 @@ class Migration:
     description: str
     up_path: Path
     down_path: Path
+    # The same change made while writers go on (``Migrator(online=True)``): run instead of
+    # the up script, recorded with its checksum, for it must reach the same schema.
+    online_path: Path | None = None
 
     @property
     def checksum(self) -> str:
@@ -137,7 +141,7 @@ def discover(sql_dir: Path) -> list[Migration]:
         if not match:
             raise MigrationError(
                 f"migration file {path.name!r} is not named <MAJOR.MINOR.PATCH>_<name>.up.sql "
-                f"or .down.sql (in {mig_dir}); rename it"
+                f"or .down.sql (or .online.sql) (in {mig_dir}); rename it"
             )
         version = Version.parse(match["version"])
         found.setdefault(version, {}).setdefault(match["name"], {})[match["dir"]] = path
@@ -146,10 +150,10 @@ def discover(sql_dir: Path) -> list[Migration]:
     migrations = []
     for version in sorted(found):
         name, pair = _pair(version, found[version], mig_dir)
-        for path in (pair["up"], pair["down"]):
+        for path in pair.values():
             refuse_unsafe(path)
         migrations.append(Migration(version, name, _description(pair["up"]), pair["up"],
-                                    pair["down"]))
+                                    pair["down"], pair.get("online")))
     return migrations
 
 
@@ -310,11 +314,14 @@ class Migrator:
         table: str = DEFAULT_MIGRATIONS_TABLE,
         lock_timeout_ms: int | None = None,
         lock_retries: int = 0,
+        online: bool = False,
     ) -> None:
         """``lock_timeout_ms``: a transactional migration waits at most that long for each
         lock (``SET LOCAL lock_timeout``), so writers never queue long behind a migration
-        that waits; refused (55P03), it is run again up to ``lock_retries`` times."""
+        that waits; refused (55P03), it is run again up to ``lock_retries`` times.
+        ``online``: a migration with an ``.online.sql`` form is applied by that form."""
         self.conn = conn
+        self.online = online
         self.lock_timeout_ms, self.lock_retries = lock_timeout_ms, lock_retries
         self.table = table  # [schema.]name of the bookkeeping
         self._table = sql.Identifier(*table.split("."))
@@ -472,6 +479,8 @@ class Migrator:
         self, migration: Migration, direction: str, progress: Callable[[str], None] | None
     ) -> Step:
         path = migration.up_path if direction == "up" else migration.down_path
+        if direction == "up" and self.online and migration.online_path is not None:
+            path = migration.online_path
         if progress:
             progress(f"{direction} {migration.version} {migration.description}")
         start = time.perf_counter()

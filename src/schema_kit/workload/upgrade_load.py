@@ -56,6 +56,7 @@ class UpgradeUnderLoad:
     writer_rows: int  # rows the writers committed and still hold
     lost: tuple[tuple[str, str], ...]  # (what, detail): checksums or writers' rows that differ
     invariants: tuple[tuple[str, str], ...]  # (check, violation) from the judge
+    online: bool = False  # each migration with an online form applied by that form
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -94,12 +95,13 @@ def measure_upgrade(templates: Templates, rows: int = 10_000, *, vector_dim: int
                     start: str = SEED, target: str = "head", writers: int = 3, readers: int = 2,
                     warmup: int = 20, judge: Judge | None = None, seed: int = 0,
                     lock_timeout_ms: int | None = None, lock_retries: int = 10,
-                    loaded: str | None = None) -> UpgradeUnderLoad:
+                    loaded: str | None = None, online: bool = False) -> UpgradeUnderLoad:
     """Load ``rows`` at ``start``, upgrade to ``target`` under load, judge what is left.
 
     ``warmup`` statements per worker run before the first migration and after the last (the
     before and after latencies). ``lock_timeout_ms`` runs each migration with that lock
-    timeout, re-run up to ``lock_retries`` times when it expires (``Migrator``). ``loaded``
+    timeout, re-run up to ``lock_retries`` times when it expires (``Migrator``); ``online``
+    applies a migration by its online form where it has one (``.online.sql``). ``loaded``
     names a template ``loaded_template`` made (the same rows, seed and start): cloned instead
     of loading again. The scratch database is dropped whatever happens.
     """
@@ -122,7 +124,7 @@ def measure_upgrade(templates: Templates, rows: int = 10_000, *, vector_dim: int
             model = baseline(conn, tables)
             conn.rollback()
             migrator = Migrator(conn, discover(templates.sql_dir), templates.params,
-                                templates.table, lock_timeout_ms, lock_retries)
+                                templates.table, lock_timeout_ms, lock_retries, online)
             plan = [m for m, direction in migrator.plan(target) if direction == "up"]
             # The biggest tenants' kbs: where a deployment's traffic goes.
             spaces = [f"{t}:{k}" for t, k in dataset.workspaces[:12]]
@@ -167,4 +169,4 @@ def measure_upgrade(templates: Templates, rows: int = 10_000, *, vector_dim: int
         writers, readers, Latency.of([s for s in writes if s.end < first]),
         Latency.of([s for s in writes if s.start > last]), tuple(measured),
         dict(Counter(s.sqlstate for s in log if s.sqlstate)), len(expected), tuple(missing),
-        tuple(invariants))
+        tuple(invariants), online)

@@ -49,9 +49,11 @@ def test_verify_holds_at_head_and_writes_three_reports(
     assert statuses.pop(LINT) == "reported"
     # A measurement too (reported, never failing): at head every migration applies.
     assert statuses.pop("upgrade_under_load") in ("holds", "reported")
-    under_load = verification.under_load
-    assert under_load is not None and under_load.start == "3.0.0"
-    assert under_load.migrations[0].version == "3.1.0"
+    # The plain upgrade, then the online one (3.1.0 has an online form, run by it).
+    plain, online = verification.under_load
+    assert (plain.start, plain.online, online.online) == ("3.0.0", False, True)
+    assert [m.version for m in online.migrations] == [m.version for m in plain.migrations]
+    assert plain.migrations[0].version == "3.1.0" and plain.reached == online.reached == "3.3.0"
     assert verification.lint is not None and [
         (d.version, d.table, d.kind) for d in verification.lint.disagreements] == [
         ("3.0.0", "knowledge_bases", "missed")]
@@ -82,7 +84,9 @@ def test_verify_holds_at_head_and_writes_three_reports(
     assert "# schema-kit verify: HOLDS" in md
     assert "## Upgrade under load (LightRAG writing and reading while it ran)" in md
     assert "| 3.1.0 Enforce the tenant contract | 1 |" in md
-    assert report["upgrade_under_load"]["migrations"][0]["version"] == "3.1.0"
+    assert [r["online"] for r in report["upgrade_under_load"]] == [False, True]
+    assert report["upgrade_under_load"][1]["migrations"][0]["version"] == "3.1.0"
+    assert "the online form of each migration that has one" in md
     assert len(paths) == 3
     # The generated schedules' transactions by how they ended, the inherent probe among them.
     outcomes = report["schedule_outcomes"]

@@ -131,3 +131,28 @@ def test_a_batched_backfill_commits_each_batch_only_outside_a_transaction(
         labels = conn.execute("SELECT count(*) FROM things WHERE label IS NULL").fetchone()
         conn.rollback()
     assert batches == [2, 2, 1] and labels == (0,)
+
+
+def test_an_online_form_is_run_instead_of_the_up_script_only_when_asked(
+    schema_kit_db_factory: Callable[..., Database], make_sql_dir: SqlDirFactory,
+) -> None:
+    """``<version>_<name>.online.sql`` beside the pair: ``Migrator(online=True)`` applies it
+    in the up script's place and records the version with the up script's checksum (the
+    two must reach one schema; a later check compares against that file)."""
+    chain = discover(make_sql_dir({
+        **_chain("CREATE INDEX things_label_idx ON things (label);"),
+        "1.2.0_label_index.online.sql": f"-- index the label, online\n{MARK}"
+                                        "CREATE INDEX CONCURRENTLY things_label_idx ON things "
+                                        "(label);\nCREATE TABLE ran_online ();\n"}))
+    assert [m.online_path is not None for m in chain] == [False, False, True]
+    for online, tables in ((False, set()), (True, {"ran_online"})):
+        with schema_kit_db_factory(None).connect() as conn:
+            Migrator(conn, chain, {}, online=online).migrate()
+            found = {r[0] for r in conn.execute(
+                "SELECT relname FROM pg_class WHERE relname = 'ran_online'").fetchall()}
+            recorded = conn.execute("SELECT checksum FROM schema_kit_migrations "
+                                    "WHERE version = '1.2.0'").fetchone()
+            conn.rollback()
+            assert found == tables and _indexes(conn)["things_label_idx"]
+            assert recorded is not None and recorded[0].strip() == chain[-1].checksum
+            assert Migrator(conn, chain, {}).check()  # no checksum mismatch either way

@@ -33,6 +33,8 @@ def test_diff_names_each_changed_object(schema_kit_db_factory: Factory) -> None:
         conn.execute(
             "ALTER TABLE lightrag_doc_full DISABLE TRIGGER trg_lightrag_doc_full_sync_tenant"
         )
+        # Storage parameters are schema too (an online migration sets and resets them).
+        conn.execute("ALTER TABLE lightrag_llm_cache SET (autovacuum_enabled = false)")
         after = take_snapshot(conn)
         conn.rollback()
     assert before != after
@@ -44,4 +46,6 @@ def test_diff_names_each_changed_object(schema_kit_db_factory: Factory) -> None:
     assert any(line.startswith("~ column public.tenants.name: default: None -> ") for line in lines)
     trigger = "~ trigger public.lightrag_doc_full.trg_lightrag_doc_full_sync_tenant:"
     assert any(line.startswith(trigger + " enabled: 'O' -> 'D'") for line in lines)
-    assert len(lines) == 3
+    assert any(line.startswith("~ table public.lightrag_llm_cache: options: None -> ")
+               for line in lines)
+    assert len(lines) == 4

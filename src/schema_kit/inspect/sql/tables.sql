@@ -5,6 +5,7 @@ SELECT n.nspname || '.' || c.relname AS key,
            'persistence', c.relpersistence::text,
            'row_security', c.relrowsecurity,
            'force_row_security', c.relforcerowsecurity,
+           'options', c.reloptions,
            'view', CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END
        ) AS detail
 FROM pg_class c
