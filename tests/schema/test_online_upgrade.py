@@ -68,6 +68,21 @@ def _migrate(conn: psycopg.Connection[Any], templates: Templates, online: bool,
     migrator.migrate(target)
 
 
+_LOCK = "        EXECUTE format('LOCK TABLE %I IN ACCESS EXCLUSIVE MODE', v_table);\n"
+
+
+def _online_form_at_the_lock(make_sql_dir: SqlDirFactory, instead: str) -> Path:
+    """Our chain, the online form's swap taking each table's lock replaced by ``instead``."""
+    sql_dir = make_sql_dir({})
+    for path in (default_sql_dir() / "migrations").iterdir():
+        text = path.read_text("utf-8")
+        if path.name == "3.1.0_tenant_contract.online.sql":
+            assert text.count(_LOCK) == 1
+            text = text.replace(_LOCK, instead)
+        (sql_dir / "migrations" / path.name).write_text(text, "utf-8")
+    return sql_dir
+
+
 def test_the_online_form_leaves_what_the_plain_form_leaves(schema_kit_harness: Harness) -> None:
     """Schema (catalog snapshot: columns, constraints, indexes, triggers, function bodies),
     data, registry and generated values alike; and the plain down script undoes either."""
@@ -113,15 +128,9 @@ def test_an_interrupted_online_run_is_resumed_by_running_it_again(
 ) -> None:
     """Stopped after swapping some tables (say, a lost connection): the same form run again
     swaps the rest and ends where the plain form does."""
-    broken = make_sql_dir({})
-    for path in (default_sql_dir() / "migrations").iterdir():
-        text = path.read_text("utf-8")
-        if path.name == "3.1.0_tenant_contract.online.sql":
-            old = "        EXECUTE format('LOCK TABLE %I IN ACCESS EXCLUSIVE MODE', v_table);\n"
-            assert text.count(old) == 1
-            text = text.replace(old, old + "        IF v_table = 'lightrag_llm_cache' THEN\n"
-                                "            RAISE EXCEPTION 'stopped here';\n        END IF;\n")
-        (broken / "migrations" / path.name).write_text(text, "utf-8")
+    broken = _online_form_at_the_lock(make_sql_dir, _LOCK + "        IF v_table = "
+                                      "'lightrag_llm_cache' THEN\n            RAISE EXCEPTION "
+                                      "'stopped here';\n        END IF;\n")
     templates = schema_kit_harness.templates
     with _loaded(schema_kit_harness) as (_, conn):
         _migrate(conn, templates, online=False)
@@ -152,19 +161,6 @@ def test_writers_go_on_through_the_online_form_and_nothing_is_lost(
     assert result.invariants == () and result.writer_rows > 0
 
 
-def _stopped_before_the_swap(make_sql_dir: SqlDirFactory) -> Path:
-    """Our chain, its online form stopped at the swap of the first table (captures on)."""
-    sql_dir = make_sql_dir({})
-    for path in (default_sql_dir() / "migrations").iterdir():
-        text = path.read_text("utf-8")
-        if path.name == "3.1.0_tenant_contract.online.sql":
-            old = "        EXECUTE format('LOCK TABLE %I IN ACCESS EXCLUSIVE MODE', v_table);\n"
-            assert text.count(old) == 1
-            text = text.replace(old, "        RAISE EXCEPTION 'stopped before the swap';\n")
-        (sql_dir / "migrations" / path.name).write_text(text, "utf-8")
-    return sql_dir
-
-
 def test_the_log_replays_inserts_updates_moves_and_deletes_into_the_shadow(
     schema_kit_harness: Harness, make_sql_dir: SqlDirFactory,
 ) -> None:
@@ -173,7 +169,8 @@ def test_the_log_replays_inserts_updates_moves_and_deletes_into_the_shadow(
     templates = schema_kit_harness.templates
     with _loaded(schema_kit_harness) as (_, conn):
         with pytest.raises(MigrationError, match="stopped before the swap"):
-            _migrate(conn, templates, online=True, sql_dir=_stopped_before_the_swap(make_sql_dir))
+            _migrate(conn, templates, online=True, sql_dir=_online_form_at_the_lock(
+                make_sql_dir, "        RAISE EXCEPTION 'stopped before the swap';\n"))
         changes = [
             "INSERT INTO lightrag_doc_full (id, workspace, content) VALUES ('n1', 'acme:kb1', 'a')",
             "UPDATE lightrag_doc_full SET content = 'b' WHERE id = 'n1'",
