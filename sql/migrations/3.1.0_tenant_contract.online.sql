@@ -30,24 +30,8 @@
 -- removes what an earlier attempt left (the side schema, the capture triggers), and a table
 -- already swapped is not swapped again.
 
--- 0. What an earlier, interrupted attempt left.
-DO $cleanup$
-DECLARE
-    v_table TEXT;
-BEGIN
-    FOREACH v_table IN ARRAY ARRAY['lightrag_doc_full', 'lightrag_doc_chunks',
-        'lightrag_vdb_chunks', 'lightrag_vdb_entity', 'lightrag_vdb_relation',
-        'lightrag_llm_cache', 'lightrag_doc_status', 'lightrag_full_entities',
-        'lightrag_full_relations']
-    LOOP
-        IF to_regclass(quote_ident(v_table)) IS NOT NULL THEN
-            EXECUTE format('DROP TRIGGER IF EXISTS %I ON %I',
-                           'trg_' || v_table || '_online_capture', v_table);
-        END IF;
-    END LOOP;
-END;
-$cleanup$;
-
+-- 0. What an earlier, interrupted attempt left: CASCADE takes the capture triggers with the
+--    side schema's function they run.
 DROP SCHEMA IF EXISTS tenant_contract_online CASCADE;
 
 DROP SCHEMA IF EXISTS tenant_contract_retired CASCADE;

@@ -11,14 +11,13 @@ the acceptance check reports those).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import psycopg
 
 from schema_kit.checks.registry import ChainTarget, Check, DataTarget, Found, Needs, describe_rows
 from schema_kit.db.databases import Templates
-from schema_kit.db.migrations import Version, discover
+from schema_kit.db.migrations import Migration, Version, discover
 from schema_kit.workload.oracle import Model
 from schema_kit.workload.tables import tenant_tables
 from schema_kit.workload.upgrade_load import SEED, Judge, UpgradeUnderLoad, measure_upgrade
@@ -30,9 +29,8 @@ __all__ = ["ONLINE_LOCK_TIMEOUT_MS", "has_online_form", "run_upgrade_under_load"
 ONLINE_LOCK_TIMEOUT_MS = 100
 
 
-def has_online_form(sql_dir: Path, target: str) -> bool:
-    """Whether a migration after the seed, up to ``target``, has an online form."""
-    chain = discover(sql_dir)
+def has_online_form(chain: Sequence[Migration], target: str) -> bool:
+    """Whether a migration of ``chain`` after the seed, up to ``target``, has an online form."""
     last = chain[-1].version if target == "head" else Version.parse(target)
     return any(m.online_path is not None for m in chain
                if Version.parse(SEED) < m.version <= last)
@@ -120,14 +118,15 @@ def upgrade_under_load_check(checks: Callable[[], Sequence[Check]]) -> Check:
     """The upgrade under load, judging what it leaves by ``checks()``."""
 
     def detect(target: ChainTarget) -> Found:
-        versions = [str(m.version) for m in discover(target.templates.sql_dir)]
+        chain = discover(target.templates.sql_dir)
+        versions = [str(m.version) for m in chain]
         if SEED not in versions:
             return Found(skipped=f"the chain has no version {SEED} (the seed) to upgrade from")
         if target.version != "head" and target.version not in versions[versions.index(SEED) + 1:]:
             return Found(skipped=f"no upgrade from {SEED} to {target.version}")
         results = [run_upgrade_under_load(target.templates, checks(), target.upgrade_rows,
                                           target.vector_dim, target=target.version)]
-        if has_online_form(target.templates.sql_dir, target.version):
+        if has_online_form(chain, target.version):
             results.append(run_upgrade_under_load(
                 target.templates, checks(), target.upgrade_rows, target.vector_dim,
                 target=target.version, online=True, lock_timeout_ms=ONLINE_LOCK_TIMEOUT_MS))
