@@ -1,12 +1,13 @@
 """The suite's phases side by side: what a server, a template and a per-test database cost.
 
-A clone of the migrated head template on the server the harness runs (durability off, as
-pytest-postgresql and testcontainers set-ups run theirs) next to the same clone on a server
-with PostgreSQL's shipped settings (``fsync``, ``synchronous_commit``, ``full_page_writes``
-on), and next to migrating an empty database to head, which is what a clone saves. Then what
-``--schema-kit-reuse`` saves a run: a server start (start to first answered query) for a
-throw-away server vs a kept one found running, and the head template built (an empty
-database migrated to head and marked) vs found kept on a reused server.
+A clone of the migrated head template on the server the harness runs for benchmarks
+(durability off, data on disk: ``storage`` is ``disk`` in a benchmark run), the same clone on
+a throw-away server whose data is in RAM (a tmpfs, as the suite's servers are by default),
+and on a server with PostgreSQL's shipped settings (``fsync``, ``synchronous_commit``,
+``full_page_writes`` on; on disk), next to migrating an empty database to head, which is
+what a clone saves. Then a server start (start to first answered query) on disk, in RAM and
+for a kept server found running (``--schema-kit-reuse``), and the head template built (an
+empty database migrated to head and marked) vs found kept on a reused server.
 """
 
 from __future__ import annotations
@@ -27,21 +28,33 @@ from schema_kit.db.harness import Harness
 from schema_kit.provision.base import Server, durability
 from schema_kit.provision.embedded import start_embedded
 from schema_kit.provision.reuse import clean, reuse_embedded
+from schema_kit.provision.storage import choose_storage
 
 GROUP = "per-test database"
+
+
+def _harness_on(server: Server, like: Harness, tag: str) -> Iterator[Harness]:
+    settings = Settings(backend="dsn", dsn=server.dsn, sql_dir=like.settings.sql_dir)
+    harness = Harness(settings, tag=tag)
+    try:
+        yield harness
+    finally:
+        harness.close()
 
 
 @pytest.fixture(scope="module")
 def durable_harness(schema_kit_harness: Harness) -> Iterator[Harness]:
     """A second embedded server as a user runs it: the wheel's settings, durability on."""
     with start_embedded(durable=True) as server:
-        settings = Settings(backend="dsn", dsn=server.dsn,
-                            sql_dir=schema_kit_harness.settings.sql_dir)
-        harness = Harness(settings, tag="durable")
-        try:
-            yield harness
-        finally:
-            harness.close()
+        yield from _harness_on(server, schema_kit_harness, "durable")
+
+
+@pytest.fixture(scope="module")
+def ram_harness(schema_kit_harness: Harness) -> Iterator[Harness]:
+    """A throw-away server (durability off) with its data in RAM, as the suite runs its own."""
+    ram = choose_storage("ram")
+    with start_embedded(ram.base, storage="ram") as server:
+        yield from _harness_on(server, schema_kit_harness, "ram")
 
 
 def _clone(harness: Harness) -> Callable[[], None]:
@@ -53,14 +66,22 @@ def _clone(harness: Harness) -> Callable[[], None]:
     return clone_and_drop
 
 
-@pytest.mark.parametrize("server", ["throw-away (harness)", "durable (PostgreSQL defaults)"])
+CLONE_ON = {
+    "throw-away, disk (harness)": None,
+    "throw-away, ram": "ram_harness",
+    "durable (PostgreSQL defaults), disk": "durable_harness",
+}
+
+
+@pytest.mark.parametrize("server", list(CLONE_ON))
 def test_clone_of_the_head_template(
     benchmark: Any, server: str, schema_kit_harness: Harness, request: pytest.FixtureRequest
 ) -> None:
-    harness = (schema_kit_harness if server.startswith("throw-away")
-               else request.getfixturevalue("durable_harness"))
+    fixture = CLONE_ON[server]
+    harness = schema_kit_harness if fixture is None else request.getfixturevalue(fixture)
     benchmark.group = GROUP
     benchmark.extra_info.update(durability(harness.scratch.admin))
+    benchmark.extra_info["storage"] = harness.server.storage or "disk"
     benchmark.pedantic(_clone(harness), rounds=10, iterations=1, warmup_rounds=1)
 
 
@@ -103,7 +124,8 @@ def _answered(server: Server) -> None:
         conn.execute("SELECT 1")
 
 
-@pytest.mark.parametrize("kind", ["throw-away (temp dir)", "reused (found running)"])
+@pytest.mark.parametrize(
+    "kind", ["throw-away, disk (temp dir)", "throw-away, ram (tmpfs)", "reused (found running)"])
 def test_server_start(benchmark: Any, kind: str, request: pytest.FixtureRequest) -> None:
     """Each round starts a server and waits for its first answer; the teardown (outside the
     timing) stops a throw-away one and only releases a kept one. The warm-up round makes the
@@ -114,6 +136,8 @@ def test_server_start(benchmark: Any, kind: str, request: pytest.FixtureRequest)
     def start() -> None:
         if kind.startswith("reused"):
             manager = reuse_embedded(request.getfixturevalue("reuse_settings"), "bench")
+        elif "ram" in kind:
+            manager = start_embedded(choose_storage("ram").base, storage="ram")
         else:
             manager = start_embedded()
         running.append(manager)

@@ -66,7 +66,7 @@ _OPTIONS: dict[str, tuple[str | _Use, ...]] = {
     "snapshot": (_TARGET,),
     "verify": (
         "backend", _Use("dsn", "an existing server to create scratch databases on (alone, it "
-                        "means backend dsn)"), "image", *_MIGRATION, "db_prefix",
+                        "means backend dsn)"), "image", "storage", *_MIGRATION, "db_prefix",
         _Use("replay_dir", default="<--report dir>/replays"),
         # verify is the release job: its own default is the thorough profile.
         _Use("hypothesis_profile", "Hypothesis profile of verify's properties",
@@ -74,7 +74,8 @@ _OPTIONS: dict[str, tuple[str | _Use, ...]] = {
         "example_db", "upgrade_rows",
     ),
     "audit": (
-        _TARGET, _Use("backend", "where the reference catalog is built"), "image", *_MIGRATION,
+        _TARGET, _Use("backend", "where the reference catalog is built"), "image", "storage",
+        *_MIGRATION,
         "db_prefix",
     ),
     "lint": ("sql_dir", "vector_dim", "vector_suffix", *_LINT),
@@ -680,17 +681,23 @@ def _build_image(args: argparse.Namespace) -> int:
 
 def _clean(args: argparse.Namespace) -> int:
     from schema_kit.errors import ProvisionError
-    from schema_kit.provision.reuse import clean
-    from schema_kit.provision.slots import reuse_root
+    from schema_kit.provision.reuse import Cleaned, clean
+    from schema_kit.provision.slots import default_roots
+    from schema_kit.provision.storage import ram_candidates
 
-    root = reuse_root(_settings(args).reuse_dir)
-    done = clean(root)
+    configured = _settings(args).reuse_dir
+    roots = [configured] if configured is not None else default_roots(rams=ram_candidates())
+    done = Cleaned()
+    for root in roots:
+        found = clean(root)
+        done.removed.extend(found.removed)
+        done.busy.extend(found.busy)
     for line in done.removed:
         print(line)
     if done.busy:
         raise ProvisionError(done.refusal())
     if not done.removed:
-        print(f"nothing to clean under {root}")
+        print(f"nothing to clean under {', '.join(str(r) for r in roots)}")
     return 0
 
 

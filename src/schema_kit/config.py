@@ -26,6 +26,7 @@ __all__ = [
     "EXAMPLE_DB_FORMS",
     "HYPOTHESIS_PROFILES",
     "OPTIONS",
+    "STORAGES",
     "ExampleSource",
     "Option",
     "Settings",
@@ -42,6 +43,7 @@ DEFAULT_MIGRATIONS_TABLE = "schema_kit_migrations"
 DEFAULT_UPGRADE_ROWS = 10_000
 _TABLE_NAME = r"([a-z_][a-z0-9_]{0,62}\.)?[a-z_][a-z0-9_]{0,62}"
 BACKENDS = ("auto", "container", "embedded", "dsn")
+STORAGES = ("auto", "ram", "disk")
 # schema_kit's own Hypothesis profiles, by their short names (registered with Hypothesis as
 # ``schema_kit-<name>``; see ``workload.profiles``).
 HYPOTHESIS_PROFILES = ("ci", "dev", "thorough")
@@ -244,6 +246,10 @@ class Option:
 OPTIONS: tuple[Option, ...] = (
     Option("backend", "where PostgreSQL runs", "auto", choices=BACKENDS),
     Option("dsn", "conninfo of an existing server (backend dsn)", ""),
+    Option("storage", "where a server the harness starts keeps its data: ram (a tmpfs: TMPDIR "
+           "if it is one, else /dev/shm; a container's data dir a tmpfs mount), disk (TMPDIR; "
+           "the container's own filesystem), auto (ram where a tmpfs has 1 GiB free, else "
+           "disk; benchmark runs: disk)", "auto", choices=STORAGES),
     Option("image", "container image with PostgreSQL + pgvector", ""),
     Option("sql_dir", "directory holding migrations/ and init-postgres.sql",
            str(default_sql_dir()), _path),
@@ -308,6 +314,7 @@ class Settings:
 
     backend: str = dataclasses.field(default_factory=_default("backend"))
     dsn: str = dataclasses.field(default_factory=_default("dsn"))
+    storage: str = dataclasses.field(default_factory=_default("storage"))
     image: str = dataclasses.field(default_factory=_default("image"))
     sql_dir: Path = dataclasses.field(default_factory=_default("sql_dir"))
     vector_dim: int = dataclasses.field(default_factory=_default("vector_dim"))

@@ -16,6 +16,7 @@ import psutil
 
 from schema_kit.provision.container import OWNER_LABEL
 from schema_kit.provision.docker import docker_available
+from schema_kit.provision.storage import choose_storage
 
 
 def child_env(**extra: str) -> dict[str, str]:
@@ -62,8 +63,11 @@ def left_in(tmpdir: Path) -> list[str]:
 @contextmanager
 def child_tmpdir() -> Iterator[Path]:
     """A TMPDIR for a child, short enough that the embedded server's socket fits in it
-    (pytest's tmp_path can be too deep), so the leak checks look where the server is."""
-    path = Path(tempfile.mkdtemp(prefix="skt-", dir="/tmp"))
+    (pytest's tmp_path can be too deep), so the leak checks look where the server is: on the
+    RAM tmpfs where the child's ``storage=auto`` would put its server, as a TMPDIR on a tmpfs
+    is where it looks first."""
+    ram = choose_storage("auto").base
+    path = Path(tempfile.mkdtemp(prefix="skt-", dir=ram or "/tmp"))
     try:
         yield path
     finally:

@@ -38,6 +38,7 @@ def _samples(tmp_path: Path) -> dict[str, tuple[str, object]]:
         "backend": ("embedded", "embedded"),
         "dsn": ("postgresql://someone@db.example:5433/x", "postgresql://someone@db.example:5433/x"),
         "image": ("example/pg:1", "example/pg:1"),
+        "storage": ("disk", "disk"),
         "sql_dir": (str(sql_dir), sql_dir.resolve()),
         "vector_dim": ("8", 8),
         "vector_suffix": ("model_8d", "model_8d"),

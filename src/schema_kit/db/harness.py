@@ -86,10 +86,12 @@ class Harness:
         """The running server in one line, or None where none was started."""
         if self._server is None or not self.server_version:
             return None
-        note = f", {self._server.note}" if self._server.note else ""
+        server = self._server
+        storage = f" ({server.storage})" if server.storage else ""
+        note = f", {server.note}" if server.note else ""
         return (
-            f"backend={self._server.backend} (asked: {self.settings.backend}), "
-            f"PostgreSQL {self.server_version}, {self._server.detail}{note}"
+            f"backend={server.backend} (asked: {self.settings.backend}), "
+            f"PostgreSQL {self.server_version}, {server.detail}{storage}{note}"
         )
 
     @property

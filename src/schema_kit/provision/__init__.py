@@ -43,21 +43,31 @@ def provision(settings: Settings, reuse_slot: str | None = None) -> Iterator[Ser
                     yield server
                     return
     with _throwaway(settings, backend) as server:
-        yield dataclasses.replace(server, note=note) if note else server
+        yield _noted(server, note)
+
+
+def _noted(server: Server, note: str) -> Server:
+    if not note:
+        return server
+    return dataclasses.replace(server, note=f"{server.note}, {note}" if server.note else note)
 
 
 @contextmanager
 def _throwaway(settings: Settings, backend: str) -> Iterator[Server]:
+    from schema_kit.provision.storage import choose_storage
+
     if backend == "embedded":
         from schema_kit.provision.embedded import start_embedded
 
-        with start_embedded() as server:
-            yield server
+        storage = choose_storage(settings.storage)
+        with start_embedded(storage.base, storage=storage.kind) as server:
+            yield _noted(server, storage.note)
     elif backend == "container":
         from schema_kit.provision.container import start_container
 
-        with start_container(settings) as server:
-            yield server
+        storage = choose_storage(settings.storage)
+        with start_container(settings, storage=storage.kind) as server:
+            yield _noted(server, storage.note)
     else:
         from schema_kit.provision.dsn import use_dsn
 

@@ -41,7 +41,8 @@ class Server:
     ``detail`` says where the server lives (data dir, image tag, host) for the pytest header.
     ``reused``: a server kept between runs (``--schema-kit-reuse``), which the run that got it
     owns alone until it ends; ``note`` what the header adds (how it was found, or why reuse
-    was asked for and not given).
+    was asked for and not given); ``storage`` where its data lives (``ram``, ``disk``; ""
+    for a server the harness did not start).
     """
 
     backend: str
@@ -49,3 +50,4 @@ class Server:
     detail: str
     reused: bool = False
     note: str = ""
+    storage: str = ""

@@ -37,7 +37,7 @@ from schema_kit.provision.docker import (
     docker_socket_problem,
     image_present,
 )
-from schema_kit.provision.image import build_local_image
+from schema_kit.provision.image import POSTGRES_UID, build_local_image
 
 __all__ = ["OWNER_LABEL", "resolve_image", "start_container"]
 
@@ -54,6 +54,10 @@ _LABEL = "dev.schema-kit.backend"
 # Which process started the container: `docker ps --filter label=dev.schema-kit.owner-pid=N`
 # finds what a given run left, without mistaking a parallel run's containers for it.
 OWNER_LABEL = "dev.schema-kit.owner-pid"
+_DEFAULT_PGDATA = "/var/lib/postgresql/data"
+# initdb refuses a data dir it cannot chmod: the mount belongs to the postgres user of both
+# images (uid 999), mode 0700 as initdb leaves it.
+_TMPFS_OPTIONS = f"rw,uid={POSTGRES_UID},gid={POSTGRES_UID},mode=0700"
 
 
 def resolve_image(settings: Settings) -> str:
@@ -124,11 +128,26 @@ class _PgReady(WaitStrategy):
             time.sleep(self._poll_interval)
 
 
+def _data_dir(image: str) -> str:
+    """The image's PGDATA (its ENV), where a ram container mounts its tmpfs."""
+    client = connect_docker()
+    try:
+        env = client.images.get(image).attrs.get("Config", {}).get("Env") or []
+    except (docker.errors.DockerException, OSError):
+        env = []
+    finally:
+        client.close()
+    found = [e.split("=", 1)[1] for e in env if e.startswith("PGDATA=")]
+    return found[0] if found else _DEFAULT_PGDATA
+
+
 @contextmanager
-def start_container(settings: Settings) -> Iterator[Server]:
+def start_container(settings: Settings, storage: str = "disk") -> Iterator[Server]:
     """Run PostgreSQL in a fresh container; yield it as a Server; always remove it afterwards.
 
     The DSN reaches the ``postgres`` maintenance database as the superuser ``postgres``.
+    ``storage`` ``ram``: the data dir is a tmpfs mount, owned by the image's postgres user
+    (an entrypoint that runs as root chowns it anyway).
     """
     if not docker_available():
         host = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
@@ -152,6 +171,10 @@ def start_container(settings: Settings) -> Iterator[Server]:
         shm_size="256m",
         labels={_LABEL: "container", OWNER_LABEL: str(os.getpid())},
     )
+    if storage == "ram":
+        # testcontainers passes each value as the mount's options (with_tmpfs_mount takes a
+        # size only); the owner and mode need to be among them.
+        container.tmpfs[_data_dir(image)] = _TMPFS_OPTIONS
     # The entrypoint of both images runs its first argument `postgres` with these flags.
     container.with_command(server_command())
     container.waiting_for(
@@ -174,7 +197,8 @@ def start_container(settings: Settings) -> Iterator[Server]:
         dsn = make_conninfo(
             host=host, port=port, user="postgres", password=password, dbname="postgres"
         )
-        yield Server(backend="container", dsn=dsn, detail=f"{image} container {short_id}")
+        yield Server(backend="container", dsn=dsn, detail=f"{image} container {short_id}",
+                     storage=storage)
     finally:
         watchdog.stop(guard)
         _remove(container, name)

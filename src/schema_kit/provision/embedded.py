@@ -114,8 +114,12 @@ def ensure_server_user(lock_dir: Path) -> None:
 
 
 @contextmanager
-def start_embedded(base_dir: Path | None = None, durable: bool = False) -> Iterator[Server]:
-    """Start a server in a fresh temp dir; stop it and remove the dir on every exit path.
+def start_embedded(
+    base_dir: Path | None = None, durable: bool = False, storage: str = "disk"
+) -> Iterator[Server]:
+    """Start a server in a fresh temp dir under ``base_dir`` (None: TMPDIR); stop it and
+    remove the dir on every exit path. ``storage`` (``ram`` where ``base_dir`` is a tmpfs)
+    is what the Server says of it.
 
     It runs without durability (``without_durability``) unless ``durable``: a server with
     the wheel's own settings, as a user runs it (tests and benchmarks compare the two).
@@ -145,7 +149,8 @@ def start_embedded(base_dir: Path | None = None, durable: bool = False) -> Itera
         guard = watchdog.spawn("--kill", str(server.get_pid()), "--rmtree", str(root))
         if not durable:
             without_durability(server.get_uri())
-        yield Server(backend="embedded", dsn=server.get_uri(), detail=str(root / "data"))
+        yield Server(backend="embedded", dsn=server.get_uri(), detail=str(root / "data"),
+                     storage=storage)
     finally:
         try:
             watchdog.stop(guard)

@@ -27,7 +27,7 @@ from schema_kit.config import LOCAL_IMAGE
 from schema_kit.errors import ProvisionError
 from schema_kit.provision.docker import connect_docker, image_present
 
-__all__ = ["PGSERVER_REQUIREMENT", "build_local_image"]
+__all__ = ["PGSERVER_REQUIREMENT", "POSTGRES_UID", "build_local_image"]
 
 PGSERVER_REQUIREMENT = "pgserver==0.1.4"
 
@@ -46,7 +46,7 @@ _HOST_LIBS = ("libc.so.6", "libm.so.6", "libpthread.so.0", "librt.so.1", "libdl.
 # whatever the distribution's layout (Debian multiarch or Fedora lib64).
 _HOST_LIB_DIRS = ("/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64")
 _LOADER = "/lib64/ld-linux-x86-64.so.2"
-_POSTGRES_UID = 999
+POSTGRES_UID = 999
 
 # Only dash builtins exist in the image (no coreutils), so files are emptied with ':' instead of
 # rm, and initdb's loopback-only pg_hba.conf is widened because clients come through the bridge.
@@ -81,7 +81,7 @@ exec "$@"
 
 _DOCKERFILE = f"""FROM scratch
 COPY rootfs/ /
-COPY --chown={_POSTGRES_UID}:{_POSTGRES_UID} pghome/ /var/lib/postgresql/
+COPY --chown={POSTGRES_UID}:{POSTGRES_UID} pghome/ /var/lib/postgresql/
 ENV PATH=/opt/pgserver/pginstall/bin:/usr/local/bin:/usr/bin:/bin \\
     PGDATA=/var/lib/postgresql/data
 USER postgres
@@ -231,7 +231,7 @@ def _assemble_context(wheel: Path, context: Path) -> None:
     _copy_file(Path(dash), rootfs / "bin" / "sh")
     etc = rootfs / "etc"
     etc.mkdir(parents=True, exist_ok=True)
-    uid = _POSTGRES_UID
+    uid = POSTGRES_UID
     (etc / "passwd").write_text(
         f"root:x:0:0:root:/root:/bin/sh\npostgres:x:{uid}:{uid}:PostgreSQL:/var/lib/postgresql:"
         "/bin/sh\n"

@@ -39,6 +39,7 @@ from schema_kit.provision.slots import (
     slot_for,
     slots,
 )
+from schema_kit.provision.storage import RAM_FILESYSTEMS, choose_storage, filesystem_of
 
 __all__ = ["Cleaned", "SlotBusy", "clean", "refusal", "reuse_embedded"]
 
@@ -201,7 +202,10 @@ def _checked_socket(data: Path) -> None:
 def reuse_embedded(settings: Settings, name: str) -> Iterator[Server]:
     """Own the slot ``name`` of this project for the block and yield its server, left
     running afterwards. SlotBusy, before anything starts, if a live run owns the slot."""
-    slot = slot_for(reuse_root(settings.reuse_dir), settings.sql_dir, name)
+    ram = None
+    if settings.reuse_dir is None:  # the default root follows the run's storage
+        ram = choose_storage(settings.storage).base
+    slot = slot_for(reuse_root(settings.reuse_dir, ram=ram), settings.sql_dir, name)
     _checked_socket(slot.data)  # before anything is made that `clean` would not find
     make(slot, settings.sql_dir)
     with slot.owned():
@@ -211,6 +215,7 @@ def reuse_embedded(settings: Settings, name: str) -> Iterator[Server]:
         pid = _postmaster_pid(slot.data)
         yield Server(
             backend="embedded", dsn=dsn, detail=str(slot.data), reused=True,
+            storage="ram" if filesystem_of(slot.data) in RAM_FILESYSTEMS else "disk",
             note=f"reused ({how}, server pid {pid}; kept after the run: `schema-kit clean` "
             "removes it)",
         )

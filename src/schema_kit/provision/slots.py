@@ -4,7 +4,8 @@
     <root>/<project>/<slot>/owner.lock   flock'ed by the owning run, its pid written inside
     <root>/<project>/<slot>/data/     the server's data dir (its socket and log inside)
 
-``<root>`` is ``reuse_dir`` (default ``$XDG_CACHE_HOME/schema_kit/reuse`` or
+``<root>`` is ``reuse_dir`` (default: ``schema_kit-reuse-<uid>`` on the tmpfs where the
+run's ``storage`` is RAM, else ``$XDG_CACHE_HOME/schema_kit/reuse`` or
 ``~/.cache/schema_kit/reuse``); ``<project>`` a hash of the sql dir, so two checkouts or
 chains never share a server; ``<slot>`` the xdist worker id (``gw0`` …) or ``main``: each
 worker owns a server of its own, as it does without reuse.
@@ -28,7 +29,8 @@ from pathlib import Path
 from schema_kit.errors import ProvisionError
 
 __all__ = [
-    "LOCK_FILE", "PROJECT_FILE", "Slot", "SlotBusy", "make", "reuse_root", "slot_for", "slots",
+    "LOCK_FILE", "PROJECT_FILE", "Slot", "SlotBusy", "default_roots", "make", "reuse_root",
+    "slot_for", "slots",
 ]
 
 LOCK_FILE = "owner.lock"
@@ -36,13 +38,40 @@ PROJECT_FILE = "project.json"
 _SLOT_NAME = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
-def reuse_root(configured: Path | None, env: Mapping[str, str] | None = None) -> Path:
-    """``reuse_dir`` if set, else the user's cache dir (XDG), ``schema_kit/reuse`` under it."""
+def reuse_root(
+    configured: Path | None, env: Mapping[str, str] | None = None, ram: Path | None = None
+) -> Path:
+    """``reuse_dir`` if set; else, where the run keeps its servers in RAM (``ram``: the
+    tmpfs ``storage`` chose), a directory of this user's there; else the user's cache dir
+    (XDG), ``schema_kit/reuse`` under it. A kept server on a disk pays the disk for every
+    clone, which cost more than a throw-away server in RAM saves by being kept."""
     if configured is not None:
         return configured
+    if ram is not None:
+        return _ram_root(ram)
     env = os.environ if env is None else env
     cache = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(cache).expanduser().resolve() / "schema_kit" / "reuse"
+
+
+def _ram_root(base: Path) -> Path:
+    root = base.resolve() / f"schema_kit-reuse-{os.geteuid()}"
+    # A tmpfs like /dev/shm is everyone's: a directory of that name that is not ours (or a
+    # link) is someone else's, and a server of ours never goes into it.
+    if root.is_symlink() or (root.exists() and root.stat().st_uid != os.geteuid()):
+        raise ProvisionError(
+            f"{root} exists and is not this user's directory; remove it, or set reuse_dir "
+            "(SCHEMA_KIT_REUSE_DIR) to a directory of your own"
+        )
+    return root
+
+
+def default_roots(env: Mapping[str, str] | None = None, rams: tuple[Path, ...] = ()) -> list[Path]:
+    """Every root a run without ``reuse_dir`` may have kept servers under: the cache dir's,
+    and the RAM one on each tmpfs of ``rams`` where it exists (what ``clean`` looks at)."""
+    found = [reuse_root(None, env)]
+    found += [_ram_root(base) for base in rams if _ram_root(base).is_dir()]
+    return list(dict.fromkeys(found))
 
 
 class SlotBusy(ProvisionError):

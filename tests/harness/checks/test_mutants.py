@@ -49,6 +49,7 @@ def test_mutant_is_caught_by_the_check_it_breaks(
         assert found.rows, f"{mutant.name} was not caught by {check.name} ({check.contract})"
 
 
+@pytest.mark.e2e
 def test_pytest_on_another_chain_fails_on_its_defect_and_skips_what_pins_ours(
     tmp_path: Path,
 ) -> None:

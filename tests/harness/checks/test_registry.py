@@ -53,6 +53,7 @@ def test_verify_list_prints_every_check_with_family_and_contract(
         assert check.family in line and check.contract in line
 
 
+@pytest.mark.e2e
 def test_an_added_check_runs_in_verify_and_audit(
     schema_kit_harness: Harness, tmp_path: Path
 ) -> None:
@@ -78,6 +79,7 @@ def test_an_added_check_runs_in_verify_and_audit(
     assert PROBE.name not in REGISTRY  # extended() undid itself
 
 
+@pytest.mark.e2e
 def test_an_added_check_runs_in_the_pytest_suite_and_the_mutation_self_test(
     tmp_path: Path,
 ) -> None:

@@ -17,6 +17,11 @@ from schema_kit.db.databases import Database
 from schema_kit.db.harness import Harness
 from schema_kit.db.migrations import apply_script, discover
 
+# End to end: whole runs in processes of their own (see conftest.py).
+pytestmark = pytest.mark.e2e
+
+
+
 KINDS = ("empty", "foreign_bookkeeping", "psql_built", "half_applied")
 FOREIGN = """
 CREATE TABLE schema_migrations (

@@ -21,6 +21,11 @@ from schema_kit.db.migrations import apply_script, discover
 from tests.harness.children import child_env
 from tests.harness.fork_chain import SEED_TENANTS, write_fork_chain
 
+# End to end: whole runs in processes of their own (see conftest.py).
+pytestmark = pytest.mark.e2e
+
+
+
 ROOT = Path(__file__).resolve().parents[3]
 
 

@@ -138,6 +138,7 @@ def _verdict(verification: Verification) -> dict[str, str]:
     return statuses
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("mutant", [None, "split_part_on_the_wrong_part"])
 def test_sharded_and_merged_gives_the_verdict_of_a_whole_run(
     mutant: str | None, schema_kit_harness: Harness, tmp_path: Path

@@ -10,6 +10,8 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
+
 from schema_kit.checks import REGISTRY
 from schema_kit.checks.deadlocks import INHERENT
 from schema_kit.commands.reports import write_reports
@@ -19,6 +21,11 @@ from schema_kit.db.harness import Harness
 from schema_kit.db.migrations import discover
 from tests.harness.checks.corpus import CORPUS
 from tests.harness.children import child, child_tmpdir, containers, left_in, servers_under
+
+# End to end: whole runs in processes of their own (see conftest.py).
+pytestmark = pytest.mark.e2e
+
+
 
 
 def _harness_on(server_harness: Harness, replays: Path, sql_dir: Path | None = None) -> Harness:

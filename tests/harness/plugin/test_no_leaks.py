@@ -9,7 +9,13 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.harness.children import child, child_tmpdir, containers, left_in, servers_under
+
+# End to end: whole runs in processes of their own (see conftest.py).
+pytestmark = pytest.mark.e2e
+
 
 INNER = '''
 import time
@@ -81,6 +87,7 @@ KILLED = '''
 import sys, time
 from schema_kit.config import settings_from
 from schema_kit.db.harness import Harness
+
 harness = Harness(settings_from())
 print(harness.server.backend, flush=True)
 time.sleep(120)

@@ -26,6 +26,7 @@ def _run(*args: str) -> str:
     return result.stdout
 
 
+@pytest.mark.e2e
 def test_benchmark_only_runs_in_one_process() -> None:
     out = _run("--benchmark-only")
     assert "workers [" not in out and "created:" not in out

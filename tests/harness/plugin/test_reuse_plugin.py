@@ -8,13 +8,20 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from schema_kit.provision.reuse import clean
 from schema_kit.provision.slots import slots
 from tests.conftest import TINY_CHAIN, SqlDirFactory
 from tests.harness.children import child_env, nothing_kept, reuse_root
 
+# End to end: whole runs in processes of their own (see conftest.py).
+pytestmark = pytest.mark.e2e
+
+
 INNER = '''
 from pathlib import Path
+
 
 def test_uses_the_server(schema_kit_harness, schema_kit_db, worker_id):
     data = Path(schema_kit_harness.server.detail)

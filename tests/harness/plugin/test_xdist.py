@@ -7,10 +7,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.harness.children import child_env
+
+# End to end: whole runs in processes of their own (see conftest.py).
+pytestmark = pytest.mark.e2e
+
 
 INNER = '''
 import pytest
+
 
 @pytest.mark.parametrize("n", range(4))
 def test_worker_database(schema_kit_db, n):

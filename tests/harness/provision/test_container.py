@@ -70,6 +70,30 @@ def test_container_serves_pg16_with_pgvector_and_is_removed_after() -> None:
     _assert_gone(short_id)
 
 
+@pytest.mark.parametrize("storage", ["ram", "disk"])
+def test_a_ram_container_keeps_its_data_dir_on_a_tmpfs(storage: str) -> None:
+    if not docker_available():
+        with pytest.raises(ProvisionError) as excinfo, start_container(SETTINGS, storage):
+            pytest.fail("start_container yielded without a Docker daemon")
+        _assert_names_docker_and_remedy(excinfo.value)
+        return
+    with start_container(SETTINGS, storage) as server:
+        assert server.storage == storage
+        with psycopg.connect(server.dsn, autocommit=True, connect_timeout=10) as conn:
+            row = conn.execute("SHOW data_directory").fetchone()
+        assert row is not None
+        client = docker.from_env()
+        try:
+            attrs = client.containers.get(_container_id(server)).attrs
+        finally:
+            client.close()
+        mounts = attrs["HostConfig"].get("Tmpfs") or {}
+        # The data dir the server uses is the tmpfs mount, or (disk) no tmpfs at all.
+        assert (row[0] in mounts) == (storage == "ram"), (row[0], mounts)
+        if storage == "ram":
+            assert "uid=999" in mounts[row[0]] and "mode=0700" in mounts[row[0]]
+
+
 @pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
 def test_exception_inside_with_still_removes_container(error: type[BaseException]) -> None:
     entered: list[str] = []

@@ -7,11 +7,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from psycopg import sql
 
 from schema_kit.connect import connect
 from schema_kit.db.harness import Harness
 from tests.harness.children import child_env
+
+# End to end: whole runs in processes of their own (see conftest.py).
+pytestmark = pytest.mark.e2e
+
+
 
 INNER = '''
 def test_uses_a_scratch_database(schema_kit_conn, schema_kit_server):

@@ -33,6 +33,7 @@ def test_embedded_server_runs_without_durability() -> None:
         assert _shown(server.dsn) == OFF
 
 
+@pytest.mark.e2e
 def test_a_dsn_server_is_never_reconfigured() -> None:
     # A server as a user runs it: the wheel's own settings, none of the harness's.
     with child_tmpdir() as tmpdir, start_embedded(base_dir=tmpdir, durable=True) as plain:

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,9 +21,13 @@ from schema_kit.config import Settings
 from schema_kit.db.harness import Harness
 from schema_kit.errors import ProvisionError
 from schema_kit.provision.reuse import clean, refusal
+from schema_kit.provision.slots import reuse_root as reuse_root_of
+from schema_kit.provision.storage import choose_storage
 from tests.conftest import TINY_CHAIN, SqlDirFactory
 from tests.harness.children import child, child_env, child_tmpdir, nothing_kept, reuse_root
 
+# End to end: whole runs in processes of their own (see conftest.py).
+pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def root(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
@@ -133,6 +138,7 @@ from pathlib import Path
 from schema_kit.config import Settings
 from schema_kit.db.harness import Harness
 from schema_kit.errors import ProvisionError
+
 settings = Settings(backend="embedded", reuse=True, reuse_dir=Path(sys.argv[1]),
                     sql_dir=Path(sys.argv[2]))
 harness = Harness(settings, tag="owner", reuse_slot="main")
@@ -263,3 +269,51 @@ def test_ci_never_asks_for_reuse() -> None:
 ])
 def test_where_reuse_applies(env: dict[str, str], backend: str, why: str) -> None:
     assert refusal(backend, env) == why
+
+
+def test_without_a_reuse_dir_a_ram_run_keeps_its_server_in_ram_and_clean_finds_it(
+    chain: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """With storage in RAM and no reuse_dir, the kept server lives on that tmpfs (a kept
+    server on the disk pays the disk for every clone), and a plain `schema-kit clean` (no
+    --reuse-dir) looks there as well as in the cache dir."""
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    with child_tmpdir() as tmpdir:
+        if choose_storage("auto").kind != "ram":  # no tmpfs here: reuse keeps to the cache
+            with Session(Settings(backend="embedded", reuse=True, sql_dir=chain)) as run:
+                assert run.harness.server.storage == "disk"
+                assert str(tmp_path / "cache") in run.harness.server.detail
+            assert cli.main(["clean"]) == 0
+            return
+        monkeypatch.setattr(tempfile, "tempdir", str(tmpdir))  # the tmpfs dir: TMPDIR
+        settings = Settings(backend="embedded", reuse=True, sql_dir=chain, storage="ram")
+        with Session(settings) as run:
+            server = run.harness.server
+            assert server.reused and server.storage == "ram"
+            ram_root = tmpdir.resolve() / f"schema_kit-reuse-{os.geteuid()}"
+            assert Path(server.detail).is_relative_to(ram_root)
+            pid = run.postmaster
+        assert _alive(pid) and not (tmp_path / "cache").exists()
+        capsys.readouterr()
+        assert cli.main(["clean"]) == 0
+        assert f"server pid {pid} stopped" in capsys.readouterr().out
+        assert not _alive(pid)
+        assert nothing_kept(ram_root) == []
+
+
+def test_a_ram_reuse_root_that_is_not_ours_is_refused(tmp_path: Path) -> None:
+    """/dev/shm is everyone's: a directory of the RAM root's name that is a link, or (as root,
+    who can make one) belongs to another user, is never used."""
+    ours = tmp_path / f"schema_kit-reuse-{os.geteuid()}"
+    ours.symlink_to(tmp_path)
+    with pytest.raises(ProvisionError, match="is not this user's directory"):
+        reuse_root_of(None, ram=tmp_path)
+    ours.unlink()
+    ours.mkdir()
+    assert reuse_root_of(None, ram=tmp_path) == ours.resolve()
+    if os.geteuid() == 0:
+        os.chown(ours, 1, -1)
+        with pytest.raises(ProvisionError, match="is not this user's directory"):
+            reuse_root_of(None, ram=tmp_path)
