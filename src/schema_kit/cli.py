@@ -682,7 +682,7 @@ def _build_image(args: argparse.Namespace) -> int:
 def _clean(args: argparse.Namespace) -> int:
     from schema_kit.errors import ProvisionError
     from schema_kit.provision.reuse import Cleaned, clean
-    from schema_kit.provision.slots import default_roots
+    from schema_kit.provision.slots import default_roots, reuse_root
     from schema_kit.provision.storage import ram_candidates
 
     configured = _settings(args).reuse_dir
@@ -692,6 +692,11 @@ def _clean(args: argparse.Namespace) -> int:
         found = clean(root)
         done.removed.extend(found.removed)
         done.busy.extend(found.busy)
+    for root in roots:
+        # A RAM root is on a tmpfs everyone shares: not left behind empty.
+        if configured is None and root != reuse_root(None):
+            with contextlib.suppress(OSError):
+                root.rmdir()
     for line in done.removed:
         print(line)
     if done.busy:

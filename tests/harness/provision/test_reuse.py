@@ -20,6 +20,7 @@ from schema_kit import cli
 from schema_kit.config import Settings
 from schema_kit.db.harness import Harness
 from schema_kit.errors import ProvisionError
+from schema_kit.provision import storage
 from schema_kit.provision.reuse import clean, refusal
 from schema_kit.provision.slots import reuse_root as reuse_root_of
 from schema_kit.provision.storage import choose_storage
@@ -288,6 +289,8 @@ def test_without_a_reuse_dir_a_ram_run_keeps_its_server_in_ram_and_clean_finds_i
             assert cli.main(["clean"]) == 0
             return
         monkeypatch.setattr(tempfile, "tempdir", str(tmpdir))  # the tmpfs dir: TMPDIR
+        # The only RAM place looked at: `clean` must not stop the user's own kept servers.
+        monkeypatch.setattr(storage, "_SHM", tmpdir)
         settings = Settings(backend="embedded", reuse=True, sql_dir=chain, storage="ram")
         with Session(settings) as run:
             server = run.harness.server
@@ -300,7 +303,7 @@ def test_without_a_reuse_dir_a_ram_run_keeps_its_server_in_ram_and_clean_finds_i
         assert cli.main(["clean"]) == 0
         assert f"server pid {pid} stopped" in capsys.readouterr().out
         assert not _alive(pid)
-        assert nothing_kept(ram_root) == []
+        assert nothing_kept(ram_root) == [] and not ram_root.exists()
 
 
 def test_a_ram_reuse_root_that_is_not_ours_is_refused(tmp_path: Path) -> None:
