@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from schema_kit.db.harness import Harness
 from schema_kit.errors import ProvisionError
 from schema_kit.provision import provision, storage
 from schema_kit.provision.storage import RAM_FILESYSTEMS, choose_storage, filesystem_of
+from tests.harness.children import child_env
 
 MOUNTS = """\
 /dev/vda / ext4 rw,relatime 0 0
@@ -91,3 +94,34 @@ def test_the_header_names_the_storage(schema_kit_harness: Harness) -> None:
     if server.backend in ("embedded", "container") and not server.reused:
         assert server.storage in ("ram", "disk")
         assert f"{server.detail} ({server.storage})" in described
+
+
+BENCH_DUMP = '''
+from pathlib import Path
+
+def test_dump(schema_kit_settings, benchmark):
+    benchmark(lambda: None)
+    Path({out!r}).write_text(schema_kit_settings.storage)
+'''
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(("flags", "expected"), [
+    ((), "disk"),  # auto, in a benchmark run: a benchmark measures a server on a disk
+    (("--schema-kit-storage=ram",), "ram"),  # asked for: as asked
+])
+def test_a_benchmark_run_takes_auto_as_disk(
+    tmp_path: Path, flags: tuple[str, ...], expected: str
+) -> None:
+    out = tmp_path / "storage"
+    (tmp_path / "test_dump.py").write_text(BENCH_DUMP.format(out=str(out)))
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
+         "-c", str(tmp_path / "pytest.ini"), "--rootdir", str(tmp_path), "--benchmark-only",
+         *flags, str(tmp_path / "test_dump.py")],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        env={k: v for k, v in child_env().items() if k != "SCHEMA_KIT_STORAGE"},
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert out.read_text() == expected
