@@ -3,13 +3,13 @@ directory itself, so nothing is left behind."""
 
 from __future__ import annotations
 
-import multiprocessing
 import time
 from pathlib import Path
 
 import pytest
 
 from schema_kit.provision.base import locked_dir
+from tests.harness.provision.holders import one_after_the_other
 
 
 def _hold(lock_dir: str, out: str) -> None:
@@ -20,17 +20,9 @@ def _hold(lock_dir: str, out: str) -> None:
 
 
 def test_two_processes_hold_it_one_after_the_other_and_leave_nothing(tmp_path: Path) -> None:
-    lock_dir, outs = tmp_path / "locked", [tmp_path / "a", tmp_path / "b"]
+    lock_dir = tmp_path / "locked"
     lock_dir.mkdir()
-    context = multiprocessing.get_context("spawn")
-    processes = [context.Process(target=_hold, args=(str(lock_dir), str(o))) for o in outs]
-    for p in processes:
-        p.start()
-    for p in processes:
-        p.join(30)
-        assert p.exitcode == 0
-    (a_start, a_end), (b_start, b_end) = (map(float, o.read_text().split()) for o in outs)
-    assert a_end <= b_start or b_end <= a_start, "the two holders overlapped"
+    assert one_after_the_other(_hold, lock_dir, tmp_path), "the two holders overlapped"
     assert list(lock_dir.iterdir()) == []
 
 

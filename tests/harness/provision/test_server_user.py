@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import subprocess
 import time
@@ -12,6 +11,7 @@ import pytest
 
 from schema_kit.errors import ProvisionError
 from schema_kit.provision import embedded
+from tests.harness.provision.holders import one_after_the_other
 
 
 def _timed_ensure(lock_dir: str, out: str) -> None:
@@ -29,17 +29,7 @@ def _timed_ensure(lock_dir: str, out: str) -> None:
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the wheel makes a server user only as root")
 def test_two_processes_make_the_server_user_one_after_the_other(tmp_path: Path) -> None:
-    context = multiprocessing.get_context("spawn")
-    outs = [tmp_path / "a", tmp_path / "b"]
-    processes = [context.Process(target=_timed_ensure, args=(str(tmp_path), str(o)))
-                 for o in outs]
-    for p in processes:
-        p.start()
-    for p in processes:
-        p.join(30)
-        assert p.exitcode == 0
-    (a_start, a_end), (b_start, b_end) = (map(float, o.read_text().split()) for o in outs)
-    assert a_end <= b_start or b_end <= a_start, "the two useradd calls overlapped"
+    assert one_after_the_other(_timed_ensure, tmp_path, tmp_path), "the useradd calls overlapped"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b"]  # no lock file left
 
 
