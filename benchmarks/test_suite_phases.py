@@ -53,7 +53,7 @@ def durable_harness(schema_kit_harness: Harness) -> Iterator[Harness]:
 def ram_harness(schema_kit_harness: Harness) -> Iterator[Harness]:
     """A throw-away server (durability off) with its data in RAM, as the suite runs its own."""
     ram = choose_storage("ram")
-    with start_embedded(ram.base, storage="ram") as server:
+    with start_embedded(ram.base) as server:
         yield from _harness_on(server, schema_kit_harness, "ram")
 
 
@@ -137,7 +137,7 @@ def test_server_start(benchmark: Any, kind: str, request: pytest.FixtureRequest)
         if kind.startswith("reused"):
             manager = reuse_embedded(request.getfixturevalue("reuse_settings"), "bench")
         elif "ram" in kind:
-            manager = start_embedded(choose_storage("ram").base, storage="ram")
+            manager = start_embedded(choose_storage("ram").base)
         else:
             manager = start_embedded()
         running.append(manager)

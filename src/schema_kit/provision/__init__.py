@@ -60,7 +60,7 @@ def _throwaway(settings: Settings, backend: str) -> Iterator[Server]:
         from schema_kit.provision.embedded import start_embedded
 
         storage = choose_storage(settings.storage)
-        with start_embedded(storage.base, storage=storage.kind) as server:
+        with start_embedded(storage.base) as server:
             yield _noted(server, storage.note)
     elif backend == "container":
         from schema_kit.provision.container import start_container

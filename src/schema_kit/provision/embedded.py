@@ -19,6 +19,7 @@ from schema_kit.connect import connect
 from schema_kit.errors import ProvisionError
 from schema_kit.provision import watchdog
 from schema_kit.provision.base import THROWAWAY_SETTINGS, Server, durability, locked_dir
+from schema_kit.provision.storage import kind_of
 
 __all__ = ["import_embedded", "start_embedded", "without_durability"]
 
@@ -109,12 +110,9 @@ def ensure_server_user(lock_dir: Path) -> None:
 
 
 @contextmanager
-def start_embedded(
-    base_dir: Path | None = None, durable: bool = False, storage: str = "disk"
-) -> Iterator[Server]:
+def start_embedded(base_dir: Path | None = None, durable: bool = False) -> Iterator[Server]:
     """Start a server in a fresh temp dir under ``base_dir`` (None: TMPDIR); stop it and
-    remove the dir on every exit path. ``storage`` (``ram`` where ``base_dir`` is a tmpfs)
-    is what the Server says of it.
+    remove the dir on every exit path. Its storage is what the filesystem there is.
 
     It runs without durability (``without_durability``) unless ``durable``: a server with
     the wheel's own settings, as a user runs it (tests and benchmarks compare the two).
@@ -145,7 +143,7 @@ def start_embedded(
         if not durable:
             without_durability(server.get_uri())
         yield Server(backend="embedded", dsn=server.get_uri(), detail=str(root / "data"),
-                     storage=storage)
+                     storage=kind_of(root))
     finally:
         try:
             watchdog.stop(guard)

@@ -39,7 +39,7 @@ from schema_kit.provision.slots import (
     slot_for,
     slots,
 )
-from schema_kit.provision.storage import RAM_FILESYSTEMS, choose_storage, filesystem_of
+from schema_kit.provision.storage import choose_storage, kind_of
 
 __all__ = ["Cleaned", "SlotBusy", "clean", "refusal", "reuse_embedded"]
 
@@ -215,7 +215,7 @@ def reuse_embedded(settings: Settings, name: str) -> Iterator[Server]:
         pid = _postmaster_pid(slot.data)
         yield Server(
             backend="embedded", dsn=dsn, detail=str(slot.data), reused=True,
-            storage="ram" if filesystem_of(slot.data) in RAM_FILESYSTEMS else "disk",
+            storage=kind_of(slot.data),
             note=f"reused ({how}, server pid {pid}; kept after the run: `schema-kit clean` "
             "removes it)",
         )

@@ -69,9 +69,8 @@ def _ram_root(base: Path) -> Path:
 def default_roots(env: Mapping[str, str] | None = None, rams: tuple[Path, ...] = ()) -> list[Path]:
     """Every root a run without ``reuse_dir`` may have kept servers under: the cache dir's,
     and the RAM one on each tmpfs of ``rams`` where it exists (what ``clean`` looks at)."""
-    found = [reuse_root(None, env)]
-    found += [_ram_root(base) for base in rams if _ram_root(base).is_dir()]
-    return list(dict.fromkeys(found))
+    on_ram = (_ram_root(base) for base in rams)
+    return list(dict.fromkeys([reuse_root(None, env), *(r for r in on_ram if r.is_dir())]))
 
 
 class SlotBusy(ProvisionError):

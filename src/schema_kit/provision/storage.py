@@ -20,7 +20,7 @@ from schema_kit.errors import ProvisionError
 
 __all__ = [
     "MIN_FREE_BYTES", "RAM_FILESYSTEMS", "Storage", "choose_storage", "filesystem_of",
-    "ram_candidates",
+    "kind_of", "ram_candidates",
 ]
 
 RAM_FILESYSTEMS = ("tmpfs", "ramfs")
@@ -69,6 +69,12 @@ def _candidates() -> list[Path]:
     # for leftovers there) finds the server there.
     found = [Path(tempfile.gettempdir()), _SHM]
     return list(dict.fromkeys(found))
+
+
+def kind_of(path: Path) -> str:
+    """``ram`` where ``path`` is on a RAM filesystem, else ``disk``: what a server whose data
+    dir is there says of its storage."""
+    return "ram" if filesystem_of(path) in RAM_FILESYSTEMS else "disk"
 
 
 def ram_candidates() -> tuple[Path, ...]:
